@@ -1,0 +1,65 @@
+//! The one error type every provider returns, sorted by what the reconciler
+//! should do next.
+
+/// Why a terminal error will not go away by retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalReason {
+    /// The spec asks for something impossible: a user must change it.
+    InvalidConfiguration,
+    /// The cloud object is in a state Terrane cannot repair (e.g. ERROR).
+    Unrecoverable,
+}
+
+impl TerminalReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidConfiguration => "InvalidConfiguration",
+            Self::Unrecoverable => "Unrecoverable",
+        }
+    }
+}
+
+/// An error of a provider call. Messages are for people: they name the field
+/// or the cloud object, and never contain a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Worth retrying with backoff: timeouts, 5xx, 429, a cloud object still busy.
+    #[error("{0}")]
+    Transient(String),
+    /// Not worth retrying until the spec (or the cloud) changes.
+    #[error("{message}")]
+    Terminal { reason: TerminalReason, message: String },
+    /// The cloud object does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The cloud refused because of another object's state (in use, duplicate).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl ProviderError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Terminal { reason: TerminalReason::InvalidConfiguration, message: message.into() }
+    }
+
+    pub fn unrecoverable(message: impl Into<String>) -> Self {
+        Self::Terminal { reason: TerminalReason::Unrecoverable, message: message.into() }
+    }
+
+    /// The category's name, used as condition reason and Event reason.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Transient(_) => "TransientError",
+            Self::Terminal { reason, .. } => reason.as_str(),
+            Self::NotFound(_) => "NotFound",
+            Self::Conflict(_) => "Conflict",
+        }
+    }
+
+    /// True when retrying later may succeed without a spec change.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::Terminal { .. })
+    }
+}
+
+pub type ProviderResult<T> = Result<T, ProviderError>;

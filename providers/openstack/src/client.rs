@@ -1,0 +1,380 @@
+//! One authenticated, rate-limited, retrying HTTP client per cloud.
+//!
+//! What a caller may rely on:
+//! * a token is fetched on first use, reused until 5 minutes before it
+//!   expires, and fetched again once when a request gets 401;
+//! * every request waits for the cloud's token bucket first;
+//! * GET, PUT, PATCH and DELETE are retried (backoff with jitter, capped) on
+//!   connection errors, 5xx and 429; POST is retried only on 429 and on
+//!   errors that prove nothing was sent, so a create is never sent twice by
+//!   this client (the reconciler adopts by ownership tag instead);
+//! * 429's `Retry-After` is honoured;
+//! * every attempt is reported to the [`RequestObserver`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::Method;
+use serde_json::Value;
+use terrane_provider::{ProviderError, RequestObserver};
+use tokio::sync::Mutex;
+
+use crate::auth::{self, Session};
+use crate::clouds::CloudConfig;
+use crate::ratelimit::RateLimiter;
+
+/// The OpenStack services Terrane talks to, by catalog type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Identity,
+    Compute,
+    Network,
+    Image,
+    Dns,
+    BlockStorage,
+    ContainerInfra,
+}
+
+impl Service {
+    pub fn catalog_type(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Compute => "compute",
+            Self::Network => "network",
+            Self::Image => "image",
+            Self::Dns => "dns",
+            Self::BlockStorage => "block-storage",
+            Self::ContainerInfra => "container-infra",
+        }
+    }
+}
+
+/// A failed cloud request.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("{service} API {method} {path}: HTTP {status}: {message}")]
+    Http { service: &'static str, method: String, path: String, status: u16, message: String },
+    #[error("cannot reach the {service} API: {message}")]
+    Transport { service: &'static str, message: String },
+    #[error("authentication to Keystone failed: HTTP {status}: {message}")]
+    Auth { status: u16, message: String },
+    #[error("cannot reach Keystone: {0}")]
+    AuthTransport(String),
+    #[error("the cloud's catalog has no {service} service for interface {interface}{}", region.as_ref().map(|r| format!(" in region {r}")).unwrap_or_default())]
+    ServiceMissing { service: &'static str, interface: String, region: Option<String> },
+    #[error("unexpected answer from the {service} API: {message}")]
+    InvalidResponse { service: &'static str, message: String },
+}
+
+impl CloudError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Http { status, .. } | Self::Auth { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl From<CloudError> for ProviderError {
+    fn from(e: CloudError) -> Self {
+        let message = e.to_string();
+        match &e {
+            CloudError::Http { status: 404, .. } => ProviderError::NotFound(message),
+            CloudError::Http { status: 409, .. } => ProviderError::Conflict(message),
+            CloudError::Http { status: 400 | 403 | 413 | 422, .. } => ProviderError::invalid(message),
+            CloudError::Http { .. } | CloudError::Transport { .. } | CloudError::AuthTransport(_) => {
+                ProviderError::Transient(message)
+            }
+            CloudError::Auth { status: 400 | 401 | 403 | 404, .. } => ProviderError::invalid(message),
+            CloudError::Auth { .. } => ProviderError::Transient(message),
+            CloudError::ServiceMissing { .. } => ProviderError::unrecoverable(message),
+            CloudError::InvalidResponse { .. } => ProviderError::Transient(message),
+        }
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// Tuning of a [`CloudClient`].
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub requests_per_second: f64,
+    pub burst: u32,
+    pub timeout: Duration,
+    pub max_retries: usize,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            requests_per_second: 10.0,
+            burst: 20,
+            timeout: Duration::from_secs(30),
+            max_retries: 4,
+            min_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The client of one cloud. Cheap to share (`Arc`).
+pub struct CloudClient {
+    http: reqwest::Client,
+    cloud: CloudConfig,
+    session: Mutex<Option<Session>>,
+    limiter: RateLimiter,
+    observer: Arc<dyn RequestObserver>,
+    options: ClientOptions,
+}
+
+impl std::fmt::Debug for CloudClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudClient").field("cloud", &self.cloud.name).finish_non_exhaustive()
+    }
+}
+
+impl CloudClient {
+    pub fn new(cloud: CloudConfig, options: ClientOptions, observer: Arc<dyn RequestObserver>) -> Result<Self, CloudError> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .danger_accept_invalid_certs(!cloud.verify_tls)
+            .build()
+            .map_err(|e| CloudError::AuthTransport(format!("building the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            limiter: RateLimiter::new(options.requests_per_second, options.burst),
+            cloud,
+            session: Mutex::new(None),
+            observer,
+            options,
+        })
+    }
+
+    pub fn cloud(&self) -> &CloudConfig {
+        &self.cloud
+    }
+
+    /// The project the token is scoped to.
+    pub async fn project_id(&self) -> Result<Option<String>, CloudError> {
+        Ok(self.session().await?.project_id)
+    }
+
+    /// True when the catalog has `service` for this cloud's interface and region.
+    pub async fn has_service(&self, service: Service) -> Result<bool, CloudError> {
+        let s = self.session().await?;
+        Ok(auth::endpoint(&s.catalog, service.catalog_type(), &self.cloud.interface, self.cloud.region.as_deref()).is_some())
+    }
+
+    async fn session(&self) -> Result<Session, CloudError> {
+        let mut guard = self.session.lock().await;
+        if let Some(s) = guard.as_ref().filter(|s| !s.expires_within(chrono::Duration::minutes(5))) {
+            return Ok(s.clone());
+        }
+        let session = self.authenticate().await?;
+        *guard = Some(session.clone());
+        Ok(session)
+    }
+
+    async fn authenticate(&self) -> Result<Session, CloudError> {
+        let base = self.cloud.auth_url.trim_end_matches('/');
+        let url = if base.ends_with("/v3") { format!("{base}/auth/tokens") } else { format!("{base}/v3/auth/tokens") };
+        self.limiter.acquire().await;
+        let started = Instant::now();
+        let result = self.http.post(&url).json(&auth::token_request(&self.cloud)).send().await;
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.observer.observe("identity", "POST", 0, started.elapsed());
+                return Err(CloudError::AuthTransport(transport_message(&e)));
+            }
+        };
+        let status = response.status().as_u16();
+        self.observer.observe("identity", "POST", status, started.elapsed());
+        let token = response.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = read_json(response).await;
+        match (status, token) {
+            (201, Some(token)) => auth::session_from_response(token, &body).map_err(|message| CloudError::Auth { status, message }),
+            (201, None) => Err(CloudError::Auth { status, message: "no X-Subject-Token in the answer".into() }),
+            _ => Err(CloudError::Auth { status, message: error_message(&body) }),
+        }
+    }
+
+    async fn invalidate(&self) {
+        *self.session.lock().await = None;
+    }
+
+    pub async fn get(&self, service: Service, path: &str) -> Result<ApiResponse, CloudError> {
+        self.request(service, Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, service: Service, path: &str, body: &Value) -> Result<ApiResponse, CloudError> {
+        self.request(service, Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, service: Service, path: &str, body: &Value) -> Result<ApiResponse, CloudError> {
+        self.request(service, Method::PUT, path, Some(body), &[]).await
+    }
+
+    /// DELETE; 404 counts as success (the object is gone either way).
+    pub async fn delete(&self, service: Service, path: &str) -> Result<(), CloudError> {
+        match self.request(service, Method::DELETE, path, None, &[]).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One request with the retry rules of this module.
+    pub async fn request(
+        &self,
+        service: Service,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<ApiResponse, CloudError> {
+        let name = service.catalog_type();
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(self.options.min_backoff)
+            .with_max_delay(self.options.max_backoff)
+            .with_max_times(self.options.max_retries)
+            .with_jitter()
+            .build();
+        let mut reauthenticated = false;
+        loop {
+            let session = self.session().await?;
+            let base = auth::endpoint(&session.catalog, name, &self.cloud.interface, self.cloud.region.as_deref())
+                .ok_or_else(|| CloudError::ServiceMissing {
+                    service: name,
+                    interface: self.cloud.interface.clone(),
+                    region: self.cloud.region.clone(),
+                })?;
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{base}{path}"))
+                .header("X-Auth-Token", &session.token)
+                .header("Accept", "application/json");
+            for (k, v) in headers {
+                request = request.header(*k, *v);
+            }
+            if let Some(b) = body {
+                request = request.json(b);
+            }
+            self.limiter.acquire().await;
+            let started = Instant::now();
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.observer.observe(name, method.as_str(), 0, started.elapsed());
+                    let nothing_sent = e.is_connect();
+                    if (method != Method::POST || nothing_sent)
+                        && let Some(delay) = delays.next()
+                    {
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(CloudError::Transport { service: name, message: transport_message(&e) });
+                }
+            };
+            let status = response.status().as_u16();
+            self.observer.observe(name, method.as_str(), status, started.elapsed());
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = read_json(response).await;
+            if (200..300).contains(&status) {
+                return Ok(ApiResponse { status, body });
+            }
+            if status == 401 && !reauthenticated {
+                reauthenticated = true;
+                self.invalidate().await;
+                continue;
+            }
+            let retryable = status == 429 || (status >= 500 && method != Method::POST);
+            if retryable && let Some(delay) = delays.next() {
+                tokio::time::sleep(retry_after.map(|r| r.min(Duration::from_secs(60))).unwrap_or(delay)).await;
+                continue;
+            }
+            return Err(CloudError::Http {
+                service: name,
+                method: method.to_string(),
+                path: path.split('?').next().unwrap_or(path).to_string(),
+                status,
+                message: error_message(&body),
+            });
+        }
+    }
+}
+
+async fn read_json(response: reqwest::Response) -> Value {
+    let text = response.text().await.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+fn transport_message(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    message
+}
+
+/// The human part of an OpenStack error body, whatever the service's shape:
+/// `{"NeutronError": {"message"}}`, `{"badRequest": {"message"}}`,
+/// `{"error": {"message"}}`, `{"message"}` or plain text.
+pub fn error_message(body: &Value) -> String {
+    fn from(v: &Value) -> Option<String> {
+        match v {
+            Value::Object(map) => map
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| map.values().find_map(|inner| if inner.is_object() { from(inner) } else { None })),
+            Value::String(s) => Some(s.chars().take(300).collect()),
+            _ => None,
+        }
+    }
+    from(body).unwrap_or_else(|| "no error message".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn error_messages_of_each_service_shape() {
+        assert_eq!(error_message(&json!({"NeutronError": {"type": "X", "message": "bad cidr", "detail": ""}})), "bad cidr");
+        assert_eq!(error_message(&json!({"badRequest": {"message": "flavor", "code": 400}})), "flavor");
+        assert_eq!(error_message(&json!({"message": "zone exists", "code": 409})), "zone exists");
+        assert_eq!(error_message(&json!("<html>oops</html>")), "<html>oops</html>");
+        assert_eq!(error_message(&Value::Null), "no error message");
+    }
+
+    #[test]
+    fn http_statuses_map_to_categories() {
+        let http = |status| CloudError::Http { service: "network", method: "GET".into(), path: "/x".into(), status, message: "m".into() };
+        assert!(matches!(ProviderError::from(http(404)), ProviderError::NotFound(_)));
+        assert!(matches!(ProviderError::from(http(409)), ProviderError::Conflict(_)));
+        assert!(matches!(ProviderError::from(http(400)), ProviderError::Terminal { .. }));
+        assert!(matches!(ProviderError::from(http(503)), ProviderError::Transient(_)));
+        assert!(matches!(ProviderError::from(CloudError::Auth { status: 401, message: "m".into() }), ProviderError::Terminal { .. }));
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The test ground: a real kube-apiserver (+ etcd, kube-controller-manager) and a
+# real OpenStack cloud on 127.0.0.1, installed and started by this project.
+#
+#   ground.sh up       install what is missing, start what is not running
+#   ground.sh status   each API answering? (exit 1 if not)
+#   ground.sh down     stop exactly the daemons the ground started
+#   ground.sh env      print the variables that point tools at the ground
+#   ground.sh test     up, then the whole test suite (what CI runs)
+#   ground.sh demo     up, then the controller applies deploy/examples and waits for Ready
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$HERE/versions.env"
+ROOT="$(cd "$HERE/../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+GROUND_BIN="$CARGO_TARGET_DIR/debug/terrane-ground"
+
+ensure_rust() {
+  command -v cargo >/dev/null || die "cargo is not on PATH (install Rust with rustup)"
+}
+
+ground_bin() {
+  (cd "$ROOT" && cargo build -q -p terrane-testground --bin terrane-ground)
+}
+
+up() {
+  local t0; t0=$(date +%s)
+  ensure_rust
+  "$HERE/install-openstack.sh"
+  "$HERE/build-kube.sh"
+  ground_bin
+  "$GROUND_BIN" kube up
+  "$HERE/start-openstack.sh"
+  log "ground up in $(( $(date +%s) - t0 ))s"
+}
+
+down() {
+  [ -x "$GROUND_BIN" ] && "$GROUND_BIN" kube down || true
+  "$HERE/stop-openstack.sh"
+}
+
+print_env() {
+  echo "export KUBECONFIG=$GROUND_DIR/kube/kubeconfig"
+  echo "export OS_CLIENT_CONFIG_FILE=$GROUND_DIR/clouds.yaml"
+  echo "export PATH=$HOME/.cache/terrane/kube/$KUBE_VERSION/bin:\$PATH"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) "$HERE/status.sh" ;;
+  env) print_env ;;
+  test)
+    up
+    cd "$ROOT"
+    cargo test --workspace --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
+    ;;
+  demo)
+    up
+    exec "$HERE/demo.sh"
+    ;;
+  *) echo "usage: $0 up|status|down|env|test|demo" >&2; exit 2 ;;
+esac
