@@ -1,1 +1,103 @@
-fn main() {}
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+mod controller;
+mod crds;
+mod reconciler;
+
+/// Terrane: Git-driven cloud infrastructure.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the CRD YAML of every kind (default: crds/yaml).
+    Crds {
+        #[arg(long, default_value = "crds/yaml")]
+        out: PathBuf,
+    },
+    /// Run the controller against the cluster of the current kubeconfig or service account.
+    Controller {
+        /// Drift-check period, e.g. 600 (seconds).
+        #[arg(long, env = "TERRANE_RESYNC_SECONDS", default_value_t = 600)]
+        resync_seconds: u64,
+        /// Address of /metrics and /healthz.
+        #[arg(long, env = "TERRANE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+        metrics_addr: SocketAddr,
+        /// Objects of one kind reconciled at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: u16,
+        /// Run only while holding the Lease `terrane-controller` in this namespace.
+        #[arg(long, env = "TERRANE_LEADER_ELECTION_NAMESPACE")]
+        leader_election_namespace: Option<String>,
+        /// This instance's name in the Lease (default: the host name).
+        #[arg(long, env = "POD_NAME")]
+        identity: Option<String>,
+    },
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,kube_runtime=warn,kube_client=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    init_tracing(&cli.log_format);
+    match cli.command {
+        Command::Crds { out } => match crds::write(&out) {
+            Ok(names) => {
+                println!("wrote {} CRDs to {}", names.len(), out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Controller { resync_seconds, metrics_addr, concurrency, leader_election_namespace, identity } => {
+            let identity = identity
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .unwrap_or_else(|| format!("terrane-{}", std::process::id()));
+            let options = controller::Options {
+                resync: Duration::from_secs(resync_seconds.max(1)),
+                metrics_addr,
+                concurrency,
+                leader_election: leader_election_namespace.map(|ns| (ns, "terrane-controller".to_string())),
+                identity,
+            };
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: starting the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(controller::run(options)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "controller stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

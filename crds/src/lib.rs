@@ -1,1 +1,29 @@
+//! Terrane's API: the custom resource types of `terrane.dev/v1alpha1`.
+//!
+//! Every managed kind has the same shape: `spec` = [`CommonSpec`] (flattened:
+//! `providerConfigRef`, `managementPolicy`, `deletionPolicy`) + `import` +
+//! `resource`; `status` = [`ResourceStatus`].
 
+pub mod common;
+pub mod managed;
+pub mod network;
+pub mod provider_config;
+mod schema;
+pub mod subnet;
+
+pub use common::*;
+pub use managed::{ManagedObject, Reference};
+pub use network::*;
+pub use provider_config::*;
+pub use subnet::*;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+pub const GROUP: &str = "terrane.dev";
+pub const VERSION: &str = "v1alpha1";
+
+/// Every CRD of the API, in a stable order.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![ProviderConfig::crd(), Network::crd(), Subnet::crd()]
+}

@@ -1,0 +1,173 @@
+//! What a provider implements per kind: look-ups, a pure comparison, and
+//! create / update / delete.
+//!
+//! The generic reconciler owns the order of things: it finds the cloud object
+//! by `status.id`, else by `spec.import`, else by the ownership marker a
+//! create wrote (adoption after a crash), compares it with [`ExternalKind::diff`]
+//! and only then creates, updates or deletes. Splitting observe into look-ups
+//! and a pure diff keeps each kind short and lets a provider serve look-ups
+//! from one list call per kind (see [`Freshness`]).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::error::ProviderResult;
+
+/// How current a look-up's answer must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Ask the cloud now (after a change, or when the spec changed).
+    Fresh,
+    /// An answer from a list of this kind made within `max_age_secs` will do
+    /// (periodic drift checks of many objects).
+    Cached { max_age_secs: u64 },
+}
+
+/// The cloud IDs of the Terrane objects a spec references, by `(kind, name)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolvedRefs(BTreeMap<(String, String), String>);
+
+impl ResolvedRefs {
+    pub fn insert(&mut self, kind: &str, name: &str, id: impl Into<String>) {
+        self.0.insert((kind.to_string(), name.to_string()), id.into());
+    }
+
+    /// The cloud ID of `kind/name`. The reconciler resolves every reference
+    /// the object lists before calling the provider, so a missing entry is a
+    /// bug of the kind's `references()`; it is reported as invalid configuration.
+    pub fn id(&self, kind: &str, name: &str) -> ProviderResult<&str> {
+        self.0
+            .get(&(kind.to_string(), name.to_string()))
+            .map(String::as_str)
+            .ok_or_else(|| crate::ProviderError::invalid(format!("reference to {kind}/{name} was not resolved")))
+    }
+}
+
+/// The desired state handed to a provider: the spec with every reference resolved.
+#[derive(Debug, Clone)]
+pub struct Desired<'a, R> {
+    /// The Kubernetes object's UID: the ownership marker every create writes.
+    pub uid: &'a str,
+    /// The object's name: the cloud name when the spec gives none.
+    pub default_name: &'a str,
+    /// True when the cloud object was imported rather than created: fields
+    /// the spec leaves out, the name included, keep the cloud's values.
+    pub imported: bool,
+    /// `spec.resource`.
+    pub resource: &'a R,
+    pub refs: &'a ResolvedRefs,
+}
+
+impl<R> Desired<'_, R> {
+    /// The cloud name to enforce: `explicit`, else the object's name unless imported.
+    pub fn name(&self, explicit: Option<&String>) -> Option<String> {
+        explicit.cloned().or_else(|| (!self.imported).then(|| self.default_name.to_string()))
+    }
+}
+
+/// One field whose cloud value differs from the spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldDiff {
+    pub field: String,
+    pub cloud: String,
+    pub desired: String,
+}
+
+/// The result of comparing a cloud object with the spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// Differences `update` can converge.
+    pub mutable: Vec<FieldDiff>,
+    /// Differences the cloud cannot change in place.
+    pub immutable: Vec<FieldDiff>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.mutable.is_empty() && self.immutable.is_empty()
+    }
+
+    /// Records `field` as drifted when `desired` is given and differs from `cloud`.
+    pub fn check<T: PartialEq + std::fmt::Debug>(&mut self, field: &str, desired: Option<&T>, cloud: &T) {
+        if let Some(d) = desired
+            && d != cloud
+        {
+            self.mutable.push(FieldDiff { field: field.into(), cloud: format!("{cloud:?}"), desired: format!("{d:?}") });
+        }
+    }
+
+    /// Like [`Diff::check`] for a field that cannot change.
+    pub fn check_immutable<T: PartialEq + std::fmt::Debug>(&mut self, field: &str, desired: Option<&T>, cloud: &T) {
+        if let Some(d) = desired
+            && d != cloud
+        {
+            self.immutable.push(FieldDiff { field: field.into(), cloud: format!("{cloud:?}"), desired: format!("{d:?}") });
+        }
+    }
+
+    pub fn fields(list: &[FieldDiff]) -> String {
+        list.iter().map(|d| d.field.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Whether the cloud object is usable yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Still being built by the cloud (e.g. BUILD, PENDING_CREATE).
+    Pending(String),
+    /// Broken in the cloud (e.g. ERROR); the message comes from the cloud.
+    Failed(String),
+}
+
+/// One kind of cloud object. Every method may be called again after a crash;
+/// none may assume it runs once.
+#[async_trait]
+pub trait ExternalKind: Send + Sync + 'static {
+    /// An authenticated connection to one cloud.
+    type Cloud: Send + Sync;
+    /// `spec.resource`.
+    type Resource: Send + Sync;
+    /// `spec.import.filter`.
+    type Filter: Serialize + Send + Sync;
+    /// The cloud object as observed; written to `status.resource`.
+    type Remote: Serialize + Send + Sync;
+
+    /// The object by cloud ID; `None` when it does not exist.
+    async fn get(&self, cloud: &Self::Cloud, id: &str, freshness: Freshness) -> ProviderResult<Option<Self::Remote>>;
+
+    /// Every object matching an import filter.
+    async fn find(&self, cloud: &Self::Cloud, filter: &Self::Filter) -> ProviderResult<Vec<Self::Remote>>;
+
+    /// Every object carrying the ownership marker of `uid`.
+    async fn find_owned(&self, cloud: &Self::Cloud, desired: &Desired<'_, Self::Resource>) -> ProviderResult<Vec<Self::Remote>>;
+
+    fn id(&self, remote: &Self::Remote) -> String;
+
+    /// Compares without calling the cloud.
+    fn diff(&self, desired: &Desired<'_, Self::Resource>, remote: &Self::Remote) -> Diff;
+
+    fn readiness(&self, _remote: &Self::Remote) -> Readiness {
+        Readiness::Ready
+    }
+
+    /// Creates the object with the ownership marker of `desired.uid` in the
+    /// same call, and returns its ID. Must not fail once the object exists.
+    async fn create(&self, cloud: &Self::Cloud, desired: &Desired<'_, Self::Resource>) -> ProviderResult<String>;
+
+    /// Converges the mutable differences of `diff`.
+    async fn update(
+        &self,
+        cloud: &Self::Cloud,
+        desired: &Desired<'_, Self::Resource>,
+        remote: &Self::Remote,
+        diff: &Diff,
+    ) -> ProviderResult<()>;
+
+    /// Deletes the object; one that does not exist counts as deleted.
+    /// `Pending` readiness afterwards (e.g. still DELETING) is fine: the
+    /// reconciler polls `get` until it is gone.
+    async fn delete(&self, cloud: &Self::Cloud, id: &str) -> ProviderResult<()>;
+}

@@ -1,0 +1,53 @@
+//! Cloud connections from ProviderConfig settings, one per distinct settings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use terrane_provider::{Connector, ProviderError, ProviderResult, ProviderSettings, RequestObserver};
+use tokio::sync::Mutex;
+
+use crate::{ClientOptions, CloudClient, CloudConfig};
+
+/// Caches a [`CloudClient`] per (clouds.yaml, cloud, region, rate limit), so
+/// every object of a ProviderConfig shares one token and one token bucket.
+pub struct OpenStackConnector {
+    observer: Arc<dyn RequestObserver>,
+    clients: Mutex<HashMap<String, Arc<CloudClient>>>,
+}
+
+impl OpenStackConnector {
+    pub fn new(observer: Arc<dyn RequestObserver>) -> Self {
+        Self { observer, clients: Mutex::new(HashMap::new()) }
+    }
+}
+
+fn cache_key(s: &ProviderSettings) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.clouds_yaml.hash(&mut h);
+    format!("{:x}/{}/{:?}/{}/{}", h.finish(), s.cloud, s.region, s.requests_per_second, s.burst)
+}
+
+#[async_trait]
+impl Connector for OpenStackConnector {
+    type Cloud = CloudClient;
+
+    async fn connect(&self, s: &ProviderSettings) -> ProviderResult<Arc<CloudClient>> {
+        let key = cache_key(s);
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let config = CloudConfig::from_clouds_yaml(&s.clouds_yaml, &s.cloud, s.region.as_deref())
+            .map_err(|e| ProviderError::invalid(e.to_string()))?;
+        let options = ClientOptions { requests_per_second: s.requests_per_second, burst: s.burst, ..ClientOptions::default() };
+        let client = Arc::new(CloudClient::new(config, options, self.observer.clone()).map_err(ProviderError::from)?);
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    async fn verify(&self, cloud: &CloudClient) -> ProviderResult<()> {
+        cloud.project_id().await.map(|_| ()).map_err(ProviderError::from)
+    }
+}

@@ -1,0 +1,115 @@
+//! Network ⇄ Neutron `/v2.0/networks`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use terrane_api::{NetworkFilter, NetworkResource};
+use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
+
+use crate::CloudClient;
+use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::neutron::{Collection, put_opt, put_pair};
+
+const NETWORKS: Collection = Collection { plural: "networks", singular: "network" };
+
+/// A Neutron network as observed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct RemoteNetwork {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub admin_state_up: bool,
+    #[serde(default)]
+    pub mtu: Option<i32>,
+    #[serde(default)]
+    pub port_security_enabled: Option<bool>,
+    #[serde(default)]
+    pub shared: bool,
+    #[serde(default, rename(deserialize = "router:external"))]
+    pub external: bool,
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub project_id: String,
+}
+
+pub struct NetworkKind;
+
+fn body(d: &Desired<'_, NetworkResource>, description: Option<String>) -> Value {
+    let r = d.resource;
+    let mut body = json!({});
+    put_opt(&mut body, "name", d.name(r.name.as_ref()));
+    put_opt(&mut body, "description", description);
+    put_opt(&mut body, "admin_state_up", r.admin_state_up);
+    put_opt(&mut body, "mtu", r.mtu);
+    put_opt(&mut body, "port_security_enabled", r.port_security_enabled);
+    put_opt(&mut body, "shared", r.shared);
+    put_opt(&mut body, "router:external", r.external);
+    body
+}
+
+#[async_trait]
+impl ExternalKind for NetworkKind {
+    type Cloud = CloudClient;
+    type Resource = NetworkResource;
+    type Filter = NetworkFilter;
+    type Remote = RemoteNetwork;
+
+    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteNetwork>> {
+        NETWORKS.get(c, id).await
+    }
+
+    async fn find(&self, c: &CloudClient, f: &NetworkFilter) -> ProviderResult<Vec<RemoteNetwork>> {
+        let external = f.external.map(|e| e.to_string());
+        let mut q: Vec<(&str, &str)> = Vec::new();
+        put_pair(&mut q, "name", f.name.as_deref());
+        put_pair(&mut q, "router:external", external.as_deref());
+        NETWORKS.list_visible(c, &q).await
+    }
+
+    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, NetworkResource>) -> ProviderResult<Vec<RemoteNetwork>> {
+        NETWORKS.find_owned(c, d.uid).await
+    }
+
+    fn id(&self, r: &RemoteNetwork) -> String {
+        r.id.clone()
+    }
+
+    fn diff(&self, d: &Desired<'_, NetworkResource>, r: &RemoteNetwork) -> Diff {
+        let want = d.resource;
+        let mut diff = Diff::default();
+        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
+        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
+        diff.check("mtu", want.mtu.map(Some).as_ref(), &r.mtu);
+        diff.check("portSecurityEnabled", want.port_security_enabled.map(Some).as_ref(), &r.port_security_enabled);
+        diff.check("shared", want.shared.as_ref(), &r.shared);
+        diff.check("external", want.external.as_ref(), &r.external);
+        diff
+    }
+
+    fn readiness(&self, r: &RemoteNetwork) -> Readiness {
+        match r.status.as_str() {
+            "ERROR" => Readiness::Failed(format!("network {} is in status ERROR", r.id)),
+            _ => Readiness::Ready,
+        }
+    }
+
+    async fn create(&self, c: &CloudClient, d: &Desired<'_, NetworkResource>) -> ProviderResult<String> {
+        NETWORKS.create(c, body(d, Some(with_marker(d.resource.description.as_deref(), d.uid)))).await
+    }
+
+    async fn update(&self, c: &CloudClient, d: &Desired<'_, NetworkResource>, r: &RemoteNetwork, _: &Diff) -> ProviderResult<()> {
+        let description = d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description));
+        NETWORKS.update(c, &r.id, body(d, description)).await
+    }
+
+    async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
+        NETWORKS.delete(c, id).await
+    }
+}

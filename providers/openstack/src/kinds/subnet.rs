@@ -1,0 +1,140 @@
+//! Subnet ⇄ Neutron `/v2.0/subnets`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use terrane_api::{AllocationPool, HostRoute, SubnetFilter, SubnetResource};
+use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
+
+use crate::CloudClient;
+use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::neutron::{Collection, put_opt, put_pair};
+
+const SUBNETS: Collection = Collection { plural: "subnets", singular: "subnet" };
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct RemoteSubnet {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub network_id: String,
+    pub cidr: String,
+    pub ip_version: i32,
+    #[serde(default)]
+    pub gateway_ip: Option<String>,
+    #[serde(default)]
+    pub enable_dhcp: bool,
+    #[serde(default)]
+    pub allocation_pools: Vec<AllocationPool>,
+    #[serde(default)]
+    pub dns_nameservers: Vec<String>,
+    #[serde(default)]
+    pub host_routes: Vec<HostRoute>,
+    #[serde(default)]
+    pub ipv6_address_mode: Option<String>,
+    #[serde(default)]
+    pub ipv6_ra_mode: Option<String>,
+    #[serde(default)]
+    pub project_id: String,
+}
+
+pub struct SubnetKind;
+
+fn ip_version(r: &SubnetResource) -> i32 {
+    r.ip_version.unwrap_or(if r.cidr.contains(':') { 6 } else { 4 })
+}
+
+/// The gateway the spec asks for: `Some(None)` for "no gateway".
+fn wanted_gateway(r: &SubnetResource) -> Option<Option<String>> {
+    if r.disable_gateway == Some(true) { Some(None) } else { r.gateway_ip.clone().map(Some) }
+}
+
+fn mutable_body(d: &Desired<'_, SubnetResource>, description: Option<String>) -> Value {
+    let r = d.resource;
+    let mut body = json!({});
+    put_opt(&mut body, "name", d.name(r.name.as_ref()));
+    put_opt(&mut body, "description", description);
+    if let Some(g) = wanted_gateway(r) {
+        body["gateway_ip"] = json!(g);
+    }
+    put_opt(&mut body, "enable_dhcp", r.enable_dhcp);
+    put_opt(&mut body, "allocation_pools", r.allocation_pools.clone());
+    put_opt(&mut body, "dns_nameservers", r.dns_nameservers.clone());
+    put_opt(&mut body, "host_routes", r.host_routes.clone());
+    body
+}
+
+fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+#[async_trait]
+impl ExternalKind for SubnetKind {
+    type Cloud = CloudClient;
+    type Resource = SubnetResource;
+    type Filter = SubnetFilter;
+    type Remote = RemoteSubnet;
+
+    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteSubnet>> {
+        SUBNETS.get(c, id).await
+    }
+
+    async fn find(&self, c: &CloudClient, f: &SubnetFilter) -> ProviderResult<Vec<RemoteSubnet>> {
+        let mut q = Vec::new();
+        put_pair(&mut q, "name", f.name.as_deref());
+        put_pair(&mut q, "cidr", f.cidr.as_deref());
+        SUBNETS.list_visible(c, &q).await
+    }
+
+    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, SubnetResource>) -> ProviderResult<Vec<RemoteSubnet>> {
+        SUBNETS.find_owned(c, d.uid).await
+    }
+
+    fn id(&self, r: &RemoteSubnet) -> String {
+        r.id.clone()
+    }
+
+    fn diff(&self, d: &Desired<'_, SubnetResource>, r: &RemoteSubnet) -> Diff {
+        let want = d.resource;
+        let mut diff = Diff::default();
+        diff.check_immutable("cidr", Some(&want.cidr), &r.cidr);
+        diff.check_immutable("ipVersion", Some(&ip_version(want)), &r.ip_version);
+        if let Ok(network) = d.refs.id("Network", &want.network_ref.name) {
+            diff.check_immutable("networkRef", Some(&network.to_string()), &r.network_id);
+        }
+        diff.check_immutable("ipv6AddressMode", want.ipv6_address_mode.map(|m| Some(m.as_str().to_string())).as_ref(), &r.ipv6_address_mode);
+        diff.check_immutable("ipv6RaMode", want.ipv6_ra_mode.map(|m| Some(m.as_str().to_string())).as_ref(), &r.ipv6_ra_mode);
+        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
+        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        diff.check("gatewayIp", wanted_gateway(want).as_ref(), &r.gateway_ip);
+        diff.check("enableDhcp", want.enable_dhcp.as_ref(), &r.enable_dhcp);
+        diff.check("allocationPools", want.allocation_pools.as_deref().map(sorted).as_ref(), &sorted(&r.allocation_pools));
+        diff.check("dnsNameservers", want.dns_nameservers.as_ref(), &r.dns_nameservers);
+        diff.check("hostRoutes", want.host_routes.as_deref().map(sorted).as_ref(), &sorted(&r.host_routes));
+        diff
+    }
+
+    async fn create(&self, c: &CloudClient, d: &Desired<'_, SubnetResource>) -> ProviderResult<String> {
+        let r = d.resource;
+        let mut body = mutable_body(d, Some(with_marker(r.description.as_deref(), d.uid)));
+        body["network_id"] = json!(d.refs.id("Network", &r.network_ref.name)?);
+        body["cidr"] = json!(r.cidr);
+        body["ip_version"] = json!(ip_version(r));
+        put_opt(&mut body, "ipv6_address_mode", r.ipv6_address_mode.map(|m| m.as_str()));
+        put_opt(&mut body, "ipv6_ra_mode", r.ipv6_ra_mode.map(|m| m.as_str()));
+        SUBNETS.create(c, body).await
+    }
+
+    async fn update(&self, c: &CloudClient, d: &Desired<'_, SubnetResource>, r: &RemoteSubnet, _: &Diff) -> ProviderResult<()> {
+        let description = d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description));
+        SUBNETS.update(c, &r.id, mutable_body(d, description)).await
+    }
+
+    async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
+        SUBNETS.delete(c, id).await
+    }
+}

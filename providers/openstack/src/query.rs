@@ -1,0 +1,28 @@
+//! Query strings for list calls.
+
+/// `?k=v&k2=v2`, percent-encoding values (and keys); empty when `pairs` is.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let encoded: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    format!("?{}", encoded.join("&"))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_values() {
+        assert_eq!(super::query(&[("name", "a b/c"), ("cidr", "10.0.0.0/24")]), "?name=a%20b%2Fc&cidr=10.0.0.0%2F24");
+        assert_eq!(super::query(&[]), "");
+    }
+}

@@ -1,0 +1,116 @@
+//! The reconciler's environment on a Kubernetes cluster.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
+use kube::ResourceExt;
+use serde_json::{Value, json};
+use terrane_api::{ManagedObject, ProviderConfig, Reference, ResourceStatus};
+use terrane_openstack::{CloudClient, OpenStackConnector};
+use terrane_provider::{Connector, ProviderError, ProviderSettings};
+
+use super::refs;
+use crate::reconciler::{EnvError, Environment, Event, RefState};
+
+/// Shared by every reconcile.
+pub struct Shared {
+    pub client: kube::Client,
+    pub connector: OpenStackConnector,
+    pub recorder: Recorder,
+}
+
+/// One reconcile's view of the cluster.
+pub struct KubeEnv {
+    pub shared: Arc<Shared>,
+}
+
+/// The status as a merge patch: absent optional fields become null, so a
+/// cleared ID really is cleared.
+pub fn status_patch(status: &ResourceStatus) -> Value {
+    let mut value = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
+    for key in ["id", "resource"] {
+        if value.get(key).is_none() {
+            value[key] = Value::Null;
+        }
+    }
+    json!({ "status": value })
+}
+
+/// Reads a ProviderConfig and its Secret into provider settings.
+pub async fn provider_settings(client: &kube::Client, ns: &str, name: &str) -> Result<ProviderSettings, EnvError> {
+    let pc = Api::<ProviderConfig>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(|e| EnvError::Store(format!("reading ProviderConfig/{name}: {e}")))?
+        .ok_or_else(|| EnvError::ProviderConfigMissing(name.to_string()))?;
+    let os = &pc.spec.openstack;
+    let secret_ref = &os.credentials_secret_ref;
+    let secret = Api::<Secret>::namespaced(client.clone(), ns)
+        .get_opt(&secret_ref.name)
+        .await
+        .map_err(|e| EnvError::Store(format!("reading Secret/{}: {e}", secret_ref.name)))?
+        .ok_or_else(|| {
+            EnvError::Credentials(ProviderError::invalid(format!(
+                "Secret {ns}/{} named by ProviderConfig/{name} spec.openstack.credentialsSecretRef does not exist",
+                secret_ref.name
+            )))
+        })?;
+    let bytes = secret.data.as_ref().and_then(|d| d.get(&secret_ref.key)).ok_or_else(|| {
+        EnvError::Credentials(ProviderError::invalid(format!(
+            "Secret {ns}/{} has no key {:?} (ProviderConfig/{name} spec.openstack.credentialsSecretRef.key)",
+            secret_ref.name, secret_ref.key
+        )))
+    })?;
+    let clouds_yaml = String::from_utf8(bytes.0.clone()).map_err(|_| {
+        EnvError::Credentials(ProviderError::invalid(format!("Secret {ns}/{} key {:?} is not UTF-8 text", secret_ref.name, secret_ref.key)))
+    })?;
+    let limit = os.rate_limit.clone().unwrap_or_default();
+    Ok(ProviderSettings {
+        clouds_yaml,
+        cloud: os.cloud.clone(),
+        region: os.region.clone(),
+        requests_per_second: limit.requests_per_second,
+        burst: limit.burst,
+    })
+}
+
+#[async_trait]
+impl<O: ManagedObject> Environment<O, CloudClient> for KubeEnv {
+    async fn resolve(&self, obj: &O, r: &Reference) -> Result<RefState, EnvError> {
+        refs::resolve(&self.shared.client, &obj.namespace().unwrap_or_default(), r.kind, &r.name).await
+    }
+
+    async fn cloud(&self, obj: &O) -> Result<Arc<CloudClient>, EnvError> {
+        let ns = obj.namespace().unwrap_or_default();
+        let settings = provider_settings(&self.shared.client, &ns, &obj.common().provider_config_ref.name).await?;
+        self.shared.connector.connect(&settings).await.map_err(EnvError::Credentials)
+    }
+
+    async fn save_status(&self, obj: &O, status: &ResourceStatus) -> Result<(), EnvError> {
+        let api = Api::<O>::namespaced(self.shared.client.clone(), &obj.namespace().unwrap_or_default());
+        api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(status_patch(status)))
+            .await
+            .map(|_| ())
+            .map_err(|e| EnvError::Store(format!("storing status: {e}")))
+    }
+
+    async fn event(&self, obj: &O, event: Event) {
+        let ev = KubeEvent {
+            type_: if event.warning { EventType::Warning } else { EventType::Normal },
+            reason: event.reason.into(),
+            note: Some(event.message.chars().take(1000).collect()),
+            action: event.action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.shared.recorder.publish(&ev, &obj.object_ref(&())).await {
+            tracing::warn!(error = %e, "could not record an event");
+        }
+    }
+
+    async fn referrers(&self, obj: &O) -> Result<Vec<String>, EnvError> {
+        refs::referrers(&self.shared.client, &obj.namespace().unwrap_or_default(), O::KIND, &obj.name_any()).await
+    }
+}

@@ -1,0 +1,117 @@
+//! `terrane controller`: the Kubernetes driver of the generic reconciler.
+
+mod env;
+mod http;
+mod kind;
+mod leader;
+pub mod metrics;
+mod refs;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::runtime::events::{Recorder, Reporter};
+use terrane_api::{Network, Subnet};
+use terrane_openstack::OpenStackConnector;
+use terrane_openstack::kinds::{NetworkKind, SubnetKind};
+use tokio::sync::watch;
+
+pub use kind::Timing;
+
+/// How the controller runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub resync: Duration,
+    pub metrics_addr: SocketAddr,
+    pub concurrency: u16,
+    /// `Some((namespace, lease name))` to run only while holding that Lease.
+    pub leader_election: Option<(String, String)>,
+    pub identity: String,
+}
+
+/// Why the controller stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerRunError {
+    #[error("cannot reach the Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("leader election: {0}")]
+    Leader(String),
+    #[error("serving metrics: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Runs every kind's controller until SIGTERM/SIGINT (or, with leader
+/// election, until the lease is lost).
+pub async fn run(options: Options) -> Result<(), ControllerRunError> {
+    let client = kube::Client::try_default().await?;
+    let metrics = metrics::Metrics::new();
+    let listener_metrics = metrics.clone();
+    let addr = options.metrics_addr;
+    let server = tokio::spawn(async move { http::serve(addr, listener_metrics).await });
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let lease = match &options.leader_election {
+        Some((ns, name)) => Some(leader::acquire(client.clone(), ns, name, &options.identity).await?),
+        None => None,
+    };
+
+    let shared = Arc::new(env::Shared {
+        client: client.clone(),
+        connector: OpenStackConnector::new(metrics.clone()),
+        recorder: Recorder::new(client.clone(), Reporter { controller: "terrane".into(), instance: Some(options.identity.clone()) }),
+    });
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let timing = Timing::new(options.resync);
+    let c = options.concurrency;
+    let controllers = futures::future::join(
+        kind::run::<Network, _>(shared.clone(), NetworkKind, metrics.clone(), timing, c, stopped(stop_rx.clone())),
+        kind::run::<Subnet, _>(shared.clone(), SubnetKind, metrics.clone(), timing, c, stopped(stop_rx.clone())),
+    );
+    tracing::info!(resync = ?options.resync, "controllers started");
+
+    let lost = async {
+        match lease {
+            Some(l) => l.lost().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(controllers);
+    let mut result = Ok(());
+    tokio::select! {
+        _ = &mut controllers => {},
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down");
+            let _ = stop_tx.send(true);
+            controllers.await;
+        }
+        e = lost => {
+            let _ = stop_tx.send(true);
+            result = Err(ControllerRunError::Leader(e));
+        }
+        r = server => {
+            let _ = stop_tx.send(true);
+            if let Ok(Err(e)) = r { result = Err(e.into()); }
+        }
+    }
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
