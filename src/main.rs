@@ -44,6 +44,9 @@ enum Command {
         /// This instance's name in the Lease (default: the host name).
         #[arg(long, env = "POD_NAME")]
         identity: Option<String>,
+        /// Reconcile only objects of this namespace (default: every namespace).
+        #[arg(long, env = "TERRANE_NAMESPACE")]
+        namespace: Option<String>,
     },
 }
 
@@ -73,7 +76,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Controller { resync_seconds, metrics_addr, concurrency, leader_election_namespace, identity } => {
+        Command::Controller { resync_seconds, metrics_addr, concurrency, leader_election_namespace, identity, namespace } => {
             let identity = identity
                 .or_else(|| std::env::var("HOSTNAME").ok())
                 .unwrap_or_else(|| format!("terrane-{}", std::process::id()));
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
                 concurrency,
                 leader_election: leader_election_namespace.map(|ns| (ns, "terrane-controller".to_string())),
                 identity,
+                namespace,
             };
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(r) => r,

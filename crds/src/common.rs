@@ -73,6 +73,12 @@ pub struct ResourceStatus {
     /// The cloud ID of the object. Written right after the cloud creates it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Set just before a create is sent, cleared once its ID is stored. While
+    /// set, a cloud object may exist that `id` does not name yet: Terrane
+    /// looks for it by its ownership marker before creating again, and
+    /// before letting the object go on deletion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_create: Option<String>,
     /// The cloud object as last observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]

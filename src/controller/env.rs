@@ -31,7 +31,7 @@ pub struct KubeEnv {
 /// cleared ID really is cleared.
 pub fn status_patch(status: &ResourceStatus) -> Value {
     let mut value = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
-    for key in ["id", "resource"] {
+    for key in ["id", "resource", "pendingCreate"] {
         if value.get(key).is_none() {
             value[key] = Value::Null;
         }

@@ -152,12 +152,16 @@ pub async fn run<O, K>(
     metrics: Arc<Metrics>,
     timing: Timing,
     concurrency: u16,
+    namespace: Option<&str>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) where
     O: ManagedObject<Resource = K::Resource, Filter = K::Filter>,
     K: ExternalKind<Cloud = CloudClient>,
 {
-    let api = Api::<O>::all(shared.client.clone());
+    let api = match namespace {
+        Some(ns) => Api::<O>::namespaced(shared.client.clone(), ns),
+        None => Api::<O>::all(shared.client.clone()),
+    };
     let ctx = Arc::new(KindContext {
         reconciler: Reconciler::new(kind, timing.resync.as_secs()),
         shared,

@@ -28,6 +28,8 @@ pub struct Options {
     /// `Some((namespace, lease name))` to run only while holding that Lease.
     pub leader_election: Option<(String, String)>,
     pub identity: String,
+    /// Watch only this namespace (default: all).
+    pub namespace: Option<String>,
 }
 
 /// Why the controller stopped.
@@ -48,7 +50,9 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
     let metrics = metrics::Metrics::new();
     let listener_metrics = metrics.clone();
     let addr = options.metrics_addr;
-    let server = tokio::spawn(async move { http::serve(addr, listener_metrics).await });
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics and /healthz");
+    let server = tokio::spawn(async move { http::serve(listener, listener_metrics).await });
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let lease = match &options.leader_election {
@@ -67,8 +71,8 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
     let timing = Timing::new(options.resync);
     let c = options.concurrency;
     let controllers = futures::future::join(
-        kind::run::<Network, _>(shared.clone(), NetworkKind, metrics.clone(), timing, c, stopped(stop_rx.clone())),
-        kind::run::<Subnet, _>(shared.clone(), SubnetKind, metrics.clone(), timing, c, stopped(stop_rx.clone())),
+        kind::run::<Network, _>(shared.clone(), NetworkKind, metrics.clone(), timing, c, options.namespace.as_deref(), stopped(stop_rx.clone())),
+        kind::run::<Subnet, _>(shared.clone(), SubnetKind, metrics.clone(), timing, c, options.namespace.as_deref(), stopped(stop_rx.clone())),
     );
     tracing::info!(resync = ?options.resync, "controllers started");
 

@@ -130,15 +130,27 @@ where
                     return outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, "nothing to create: spec.resource is missing"));
                 };
                 let desired = Desired { uid: &uid, default_name: &default_name, imported: obj.import().is_some(), resource, refs: &refs };
+                status.pending_create = Some(k8s_openapi::jiff::Timestamp::now().to_string());
+                if let Err(e) = env.save_status(obj, status).await {
+                    return env_outcome(&e);
+                }
                 let id = match self.kind.create(&cloud, &desired).await {
                     Ok(id) => id,
-                    Err(e) => return error_outcome(&e, "create"),
+                    Err(e) => {
+                        // Only a transient error (timeout, 5xx) leaves it open whether the
+                        // cloud made the object; a refusal means it did not.
+                        if !matches!(e, ProviderError::Transient(_)) {
+                            status.pending_create = None;
+                        }
+                        return error_outcome(&e, "create");
+                    }
                 };
                 if std::env::var(FAILPOINT_ENV).as_deref() == Ok("after-create") {
                     tracing::warn!(%id, "failpoint after-create: exiting before the ID is stored");
                     std::process::exit(86);
                 }
                 status.id = Some(id.clone());
+                status.pending_create = None;
                 if let Err(e) = env.save_status(obj, status).await {
                     return env_outcome(&e);
                 }
@@ -244,8 +256,9 @@ where
         }
     }
 
-    /// status.id → import → ownership marker. Stores an ID found by import or
-    /// adoption before returning.
+    /// status.id → import → ownership marker (only while a create is
+    /// pending: nothing else can have made one). Stores an ID found by import
+    /// or adoption before returning.
     #[allow(clippy::too_many_arguments)]
     async fn observe<O, E>(
         &self,
@@ -308,7 +321,7 @@ where
                     ));
                 }
             }
-        } else if let Some(resource) = obj.resource() {
+        } else if let Some(resource) = obj.resource().filter(|_| status.pending_create.is_some()) {
             let desired = Desired { uid, default_name, imported: false, resource, refs };
             let owned = match self.kind.find_owned(cloud, &desired).await {
                 Ok(v) => v,
@@ -329,6 +342,7 @@ where
         let id = self.kind.id(&remote);
         debug!(%id, how, "found the cloud object");
         status.id = Some(id.clone());
+        status.pending_create = None;
         if let Err(e) = env.save_status(obj, status).await {
             return Err(env_outcome(&e));
         }
@@ -383,6 +397,9 @@ where
             }
             return outcome(Next::Deleted, Verdict::new(false, true, reason::DELETING, "orphaned"));
         }
+        if status.id.is_none() && status.pending_create.is_none() {
+            return outcome(Next::Deleted, Verdict::new(false, true, reason::DELETING, "nothing was created in the cloud"));
+        }
         let release_hint = "; set spec.deletionPolicy: Orphan to let the object go without deleting the cloud object";
         let cloud = match env.cloud(obj).await {
             Ok(c) => c,
@@ -395,7 +412,7 @@ where
         let uid = obj.meta().uid.clone().unwrap_or_default();
         let default_name = obj.meta().name.clone().unwrap_or_default();
         let mut ids: Vec<String> = status.id.iter().cloned().collect();
-        if ids.is_empty() && obj.import().is_none() && let Some(resource) = obj.resource() {
+        if ids.is_empty() && let Some(resource) = obj.resource() {
             // A create may have happened before a crash without its ID being stored.
             let refs = self.resolve(obj, env).await.unwrap_or_default();
             let desired = Desired { uid: &uid, default_name: &default_name, imported: obj.import().is_some(), resource, refs: &refs };

@@ -1,0 +1,272 @@
+//! What every controller test needs: a namespace with the CRDs, a
+//! ProviderConfig for the ground's `demo` cloud, a controller process watching
+//! only that namespace, and waits that fail with the object's conditions.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Event, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use terrane_api::ManagedObject;
+use terrane_openstack::CloudClient;
+use terrane_testground::{KubeCluster, RequestCounter, TestNamespace};
+
+pub const PROVIDER: &str = "ground";
+
+/// A running `terrane controller` limited to one namespace; killed on drop.
+pub struct ControllerProcess {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl ControllerProcess {
+    pub fn start(namespace: &str, extra_env: &[(&str, &str)]) -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("controller-logs");
+        std::fs::create_dir_all(&dir).expect("log dir");
+        let log = dir.join(format!("{namespace}.log"));
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+        let err = file.try_clone().expect("log file");
+        let kubeconfig = KubeCluster::shared_handle().kubeconfig_path();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_terrane"));
+        cmd.args(["controller", "--namespace", namespace, "--metrics-addr", "127.0.0.1:0", "--resync-seconds", "4"])
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "info,terrane=debug")
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start terrane controller");
+        Self { child, log }
+    }
+
+    /// Waits for the process to exit by itself (a failpoint), returning its code.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A namespace with a ProviderConfig named [`PROVIDER`] and a controller.
+pub struct Env {
+    pub ns: TestNamespace,
+    pub controller: Option<ControllerProcess>,
+    pub cloud: Arc<CloudClient>,
+    pub counter: Arc<RequestCounter>,
+}
+
+pub async fn install_crds(client: &kube::Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in terrane_api::crds() {
+        let name = crd.name_any();
+        api.patch(&name, &PatchParams::apply("terrane-tests").force(), &Patch::Apply(&crd)).await.unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
+        let established = kube::runtime::wait::await_condition(api.clone(), &name, kube::runtime::wait::conditions::is_crd_established());
+        tokio::time::timeout(Duration::from_secs(30), established).await.expect("CRD established").expect("watch CRD");
+    }
+}
+
+impl Env {
+    /// Namespace, CRDs, credentials Secret, ProviderConfig and a running controller.
+    pub async fn new(prefix: &str) -> Self {
+        let env = Self::without_controller(prefix).await;
+        Self { controller: Some(ControllerProcess::start(&env.ns.name, &[])), ..env }
+    }
+
+    pub async fn without_controller(prefix: &str) -> Self {
+        let ns = TestNamespace::new(prefix).await.expect("ground kube-apiserver");
+        install_crds(&ns.client).await;
+        let clouds = terrane_testground::clouds_yaml_text().expect("ground clouds.yaml");
+        secret(&ns, "ground-clouds", &clouds).await;
+        create(&ns.api::<terrane_api::ProviderConfig>(), json!({
+            "apiVersion": "terrane.dev/v1alpha1", "kind": "ProviderConfig",
+            "metadata": {"name": PROVIDER},
+            "spec": {"openstack": {"cloud": "demo", "credentialsSecretRef": {"name": "ground-clouds"}}}
+        }))
+        .await;
+        let (cloud, counter) = terrane_testground::cloud_client("demo").expect("cloud client");
+        Self { ns, controller: None, cloud, counter }
+    }
+
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        self.ns.api::<K>()
+    }
+
+    pub fn start_controller(&mut self, extra_env: &[(&str, &str)]) {
+        self.controller = Some(ControllerProcess::start(&self.ns.name, extra_env));
+    }
+
+    pub fn stop_controller(&mut self) {
+        self.controller = None;
+    }
+
+    /// Events recorded for `name`, as `reason: note` lines.
+    pub async fn events(&self, name: &str) -> Vec<String> {
+        let events: Api<Event> = self.api();
+        let list = events.list(&ListParams::default()).await.expect("list events");
+        list.items
+            .into_iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(name))
+            .map(|e| format!("{}: {}", e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+            .collect()
+    }
+
+    /// Deletes every Terrane object of the namespace, waits until they are
+    /// gone (so the cloud is clean), then the namespace.
+    pub async fn teardown(self) {
+        teardown_all(&self).await;
+        self.ns.delete().await.expect("delete namespace");
+    }
+}
+
+async fn teardown_all(env: &Env) {
+    macro_rules! delete_all {
+        ($t:ty) => {{
+            let api: Api<$t> = env.api();
+            let _ = api.delete_collection(&DeleteParams::default(), &ListParams::default()).await;
+        }};
+    }
+    delete_all!(terrane_api::Subnet);
+    delete_all!(terrane_api::Network);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let subnets = env.api::<terrane_api::Subnet>().list(&ListParams::default()).await.map(|l| l.items.len()).unwrap_or(0);
+        let networks = env.api::<terrane_api::Network>().list(&ListParams::default()).await.map(|l| l.items.len()).unwrap_or(0);
+        if subnets + networks == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "teardown: objects still present after 90s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+pub async fn secret(ns: &TestNamespace, name: &str, clouds_yaml: &str) {
+    let s: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+        "stringData": {"clouds.yaml": clouds_yaml}
+    }))
+    .expect("secret");
+    ns.api::<Secret>().create(&PostParams::default(), &s).await.expect("create secret");
+}
+
+pub async fn create<K>(api: &Api<K>, value: Value) -> K
+where
+    K: Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+{
+    let obj: K = serde_json::from_value(value).expect("valid object");
+    api.create(&PostParams::default(), &obj).await.expect("create")
+}
+
+/// Creates and returns the admission error's message instead of panicking.
+pub async fn create_rejected<K>(api: &Api<K>, value: Value) -> String
+where
+    K: Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+{
+    let obj: K = serde_json::from_value(value).expect("valid object");
+    match api.create(&PostParams::default(), &obj).await {
+        Ok(_) => panic!("the apiserver accepted an object it should refuse"),
+        Err(e) => e.to_string(),
+    }
+}
+
+pub async fn merge<K>(api: &Api<K>, name: &str, patch: Value) -> Result<K, kube::Error>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await
+}
+
+fn conditions<K: ManagedObject>(obj: &K) -> String {
+    obj.status().map(|s| serde_json::to_string(&s.conditions).unwrap_or_default()).unwrap_or_else(|| "no status".into())
+}
+
+/// Polls `name` until `check` holds; panics with its conditions after `secs`.
+pub async fn wait_for<K: ManagedObject>(api: &Api<K>, name: &str, secs: u64, what: &str, check: impl Fn(&K) -> bool) -> K {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = None;
+    loop {
+        if let Ok(Some(obj)) = api.get_opt(name).await {
+            if check(&obj) {
+                return obj;
+            }
+            last = Some(obj);
+        }
+        if Instant::now() > deadline {
+            panic!("{} {name}: not {what} after {secs}s; conditions: {}", K::KIND, last.as_ref().map(conditions).unwrap_or_else(|| "object not found".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub async fn wait_ready<K: ManagedObject>(api: &Api<K>, name: &str) -> K {
+    wait_for(api, name, 90, "Ready", |o| o.status().is_some_and(|s| s.is_ready() && s.observed_generation == o.meta().generation)).await
+}
+
+/// Waits until Ready has `reason` and its message contains `text`.
+pub async fn wait_reason<K: ManagedObject>(api: &Api<K>, name: &str, reason: &str, text: &str) -> K {
+    wait_for(api, name, 90, &format!("{reason} ({text})"), |o| {
+        o.status()
+            .and_then(|s| s.condition("Ready"))
+            .is_some_and(|c| c.reason == reason && c.message.contains(text))
+    })
+    .await
+}
+
+pub async fn wait_gone<K: ManagedObject>(api: &Api<K>, name: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while let Ok(Some(obj)) = api.get_opt(name).await {
+        assert!(Instant::now() < deadline, "{} {name} still exists after {secs}s; conditions: {}", K::KIND, conditions(&obj));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub fn id_of<K: ManagedObject>(obj: &K) -> String {
+    obj.status().and_then(|s| s.id.clone()).expect("status.id is set")
+}
+
+/// GET a Neutron object; `None` when it is gone.
+pub async fn neutron_get(cloud: &CloudClient, plural: &str, singular: &str, id: &str) -> Option<Value> {
+    match cloud.get(terrane_openstack::Service::Network, &format!("/v2.0/{plural}/{id}")).await {
+        Ok(r) => Some(r.body[singular].clone()),
+        Err(e) if e.status() == Some(404) => None,
+        Err(e) => panic!("GET {plural}/{id}: {e}"),
+    }
+}
+
+/// Every Neutron object of `plural` in the demo project whose name is `name`.
+pub async fn neutron_named(cloud: &CloudClient, plural: &str, name: &str) -> Vec<Value> {
+    let r = cloud.get(terrane_openstack::Service::Network, &format!("/v2.0/{plural}?name={name}")).await.expect("list");
+    r.body[plural].as_array().cloned().unwrap_or_default()
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", terrane_testground::random_suffix(6))
+}
