@@ -5,16 +5,26 @@
 //! `resource`; `status` = [`ResourceStatus`].
 
 pub mod common;
+pub mod floating_ip;
 pub mod managed;
 pub mod network;
+pub mod port;
 pub mod provider_config;
+pub mod router;
+pub mod router_interface;
 mod schema;
+pub mod security_group;
 pub mod subnet;
 
 pub use common::*;
+pub use floating_ip::*;
 pub use managed::{ManagedObject, Reference};
 pub use network::*;
+pub use port::*;
 pub use provider_config::*;
+pub use router::*;
+pub use router_interface::*;
+pub use security_group::*;
 pub use subnet::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -25,5 +35,14 @@ pub const VERSION: &str = "v1alpha1";
 
 /// Every CRD of the API, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![ProviderConfig::crd(), Network::crd(), Subnet::crd()]
+    vec![
+        ProviderConfig::crd(),
+        Network::crd(),
+        Subnet::crd(),
+        Router::crd(),
+        RouterInterface::crd(),
+        SecurityGroup::crd(),
+        Port::crd(),
+        FloatingIP::crd(),
+    ]
 }

@@ -12,6 +12,7 @@ use terrane_api::{ManagedObject, ProviderConfig, Reference, ResourceStatus};
 use terrane_openstack::{CloudClient, OpenStackConnector};
 use terrane_provider::{Connector, ProviderError, ProviderSettings};
 
+use super::provider_config::set_in_use;
 use super::refs;
 use crate::reconciler::{EnvError, Environment, Event, RefState};
 
@@ -39,8 +40,20 @@ pub fn status_patch(status: &ResourceStatus) -> Value {
     json!({ "status": value })
 }
 
+/// A ProviderConfig with its Secret.
+pub struct LoadedProvider {
+    pub config: ProviderConfig,
+    pub secret: Secret,
+    pub settings: ProviderSettings,
+}
+
 /// Reads a ProviderConfig and its Secret into provider settings.
 pub async fn provider_settings(client: &kube::Client, ns: &str, name: &str) -> Result<ProviderSettings, EnvError> {
+    Ok(load_provider(client, ns, name).await?.settings)
+}
+
+/// Reads a ProviderConfig and its Secret. Errors name the missing piece.
+pub async fn load_provider(client: &kube::Client, ns: &str, name: &str) -> Result<LoadedProvider, EnvError> {
     let pc = Api::<ProviderConfig>::namespaced(client.clone(), ns)
         .get_opt(name)
         .await
@@ -68,13 +81,14 @@ pub async fn provider_settings(client: &kube::Client, ns: &str, name: &str) -> R
         EnvError::Credentials(ProviderError::invalid(format!("Secret {ns}/{} key {:?} is not UTF-8 text", secret_ref.name, secret_ref.key)))
     })?;
     let limit = os.rate_limit.clone().unwrap_or_default();
-    Ok(ProviderSettings {
+    let settings = ProviderSettings {
         clouds_yaml,
         cloud: os.cloud.clone(),
         region: os.region.clone(),
         requests_per_second: limit.requests_per_second,
         burst: limit.burst,
-    })
+    };
+    Ok(LoadedProvider { config: pc, secret, settings })
 }
 
 #[async_trait]
@@ -85,8 +99,12 @@ impl<O: ManagedObject> Environment<O, CloudClient> for KubeEnv {
 
     async fn cloud(&self, obj: &O) -> Result<Arc<CloudClient>, EnvError> {
         let ns = obj.namespace().unwrap_or_default();
-        let settings = provider_settings(&self.shared.client, &ns, &obj.common().provider_config_ref.name).await?;
-        self.shared.connector.connect(&settings).await.map_err(EnvError::Credentials)
+        let loaded = load_provider(&self.shared.client, &ns, &obj.common().provider_config_ref.name).await?;
+        // Guard the credentials before anything is created with them.
+        let store = |e: super::provider_config::ProviderConfigError| EnvError::Store(e.to_string());
+        set_in_use(&Api::namespaced(self.shared.client.clone(), &ns), &loaded.config, true).await.map_err(store)?;
+        set_in_use(&Api::namespaced(self.shared.client.clone(), &ns), &loaded.secret, true).await.map_err(store)?;
+        self.shared.connector.connect(&loaded.settings).await.map_err(EnvError::Credentials)
     }
 
     async fn save_status(&self, obj: &O, status: &ResourceStatus) -> Result<(), EnvError> {

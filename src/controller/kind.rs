@@ -5,18 +5,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::ResourceExt;
 use rand::Rng;
-use serde_json::json;
 use terrane_api::ManagedObject;
 use terrane_openstack::CloudClient;
 use terrane_provider::ExternalKind;
 use tracing::{Instrument, info_span, warn};
 
 use super::env::{KubeEnv, Shared};
+use super::finalizers;
 use super::metrics::{Metrics, ReconcileLabels};
 use crate::reconciler::{Next, Outcome, Reconciler};
 
@@ -38,7 +38,7 @@ impl Timing {
         Self {
             resync,
             poll_min: Duration::from_millis(500),
-            poll_max: Duration::from_secs(30),
+            poll_max: Duration::from_secs(5),
             retry_min: Duration::from_secs(2),
             retry_max: Duration::from_secs(300),
         }
@@ -50,7 +50,7 @@ struct KindContext<K> {
     reconciler: Reconciler<K>,
     metrics: Arc<Metrics>,
     timing: Timing,
-    attempts: Mutex<HashMap<String, u32>>,
+    attempts: Mutex<HashMap<String, (Next, u32)>>,
 }
 
 /// Doubling delay from `min` capped at `max`, with up to 20 % jitter.
@@ -61,17 +61,22 @@ pub fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
 }
 
 impl<K> KindContext<K> {
+    /// The requeue for `next`. Polls and retries back off separately: a
+    /// retry after a series of polls starts from the retry minimum.
     fn action(&self, key: &str, next: Next) -> Action {
         let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        let mut step = |min, max| {
-            let n = attempts.entry(key.to_string()).or_insert(0);
-            let d = backoff(*n, min, max);
-            *n += 1;
+        let mut step = |kind: Next, min, max| {
+            let entry = attempts.entry(key.to_string()).or_insert((kind, 0));
+            if entry.0 != kind {
+                *entry = (kind, 0);
+            }
+            let d = backoff(entry.1, min, max);
+            entry.1 += 1;
             Action::requeue(d)
         };
         match next {
-            Next::Poll => step(self.timing.poll_min, self.timing.poll_max),
-            Next::Retry => step(self.timing.retry_min, self.timing.retry_max),
+            Next::Poll => step(Next::Poll, self.timing.poll_min, self.timing.poll_max),
+            Next::Retry => step(Next::Retry, self.timing.retry_min, self.timing.retry_max),
             Next::Resync | Next::Stalled => {
                 attempts.remove(key);
                 let jitter = rand::rng().random_range(0.0..0.1);
@@ -92,11 +97,8 @@ pub enum ControllerError {
     Finalizer(#[source] kube::Error),
 }
 
-async fn set_finalizers<O: ManagedObject>(client: &kube::Client, obj: &O, finalizers: Vec<String>) -> Result<(), ControllerError> {
-    let api = Api::<O>::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
-    let patch = json!({ "metadata": { "finalizers": finalizers, "resourceVersion": obj.resource_version() } });
-    api.patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await.map_err(ControllerError::Finalizer)?;
-    Ok(())
+fn api_of<O: ManagedObject, K>(ctx: &KindContext<K>, obj: &O) -> Api<O> {
+    Api::namespaced(ctx.shared.client.clone(), &obj.namespace().unwrap_or_default())
 }
 
 async fn reconcile<O, K>(obj: Arc<O>, ctx: Arc<KindContext<K>>) -> Result<Action, ControllerError>
@@ -113,15 +115,12 @@ where
         }
         let outcome = ctx.reconciler.cleanup(obj.as_ref(), &env).await;
         if outcome.next == Next::Deleted {
-            let rest = obj.finalizers().iter().filter(|f| *f != FINALIZER).cloned().collect();
-            set_finalizers(&ctx.shared.client, obj.as_ref(), rest).await?;
+            finalizers::update(&api_of(&ctx, obj.as_ref()), obj.as_ref(), finalizers::without(FINALIZER)).await.map_err(ControllerError::Finalizer)?;
         }
         outcome
     } else {
         if !has_finalizer {
-            let mut all = obj.finalizers().to_vec();
-            all.push(FINALIZER.to_string());
-            set_finalizers(&ctx.shared.client, obj.as_ref(), all).await?;
+            finalizers::update(&api_of(&ctx, obj.as_ref()), obj.as_ref(), finalizers::with(FINALIZER)).await.map_err(ControllerError::Finalizer)?;
             return Ok(Action::requeue(Duration::ZERO));
         }
         ctx.reconciler.apply(obj.as_ref(), &env).await
@@ -143,6 +142,16 @@ where
 {
     warn!(kind = O::KIND, name = %obj.name_any(), %error, "reconcile failed");
     ctx.action(&format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()), Next::Retry)
+}
+
+/// What a reconcile must react to: a new generation, deletion, finalizers.
+fn spec_or_lifecycle<O: ManagedObject>(obj: &O) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    obj.meta().generation.hash(&mut h);
+    obj.meta().deletion_timestamp.is_some().hash(&mut h);
+    obj.finalizers().hash(&mut h);
+    Some(h.finish())
 }
 
 /// Runs the controller of `O` until `shutdown` resolves.
@@ -169,7 +178,15 @@ pub async fn run<O, K>(
         timing,
         attempts: Mutex::new(HashMap::new()),
     });
-    Controller::new(api, watcher::Config::default().any_semantic())
+    let (reader, writer) = reflector::store();
+    // Status writes (every reconcile stores status) must not trigger another
+    // reconcile: only spec (generation), deletion and finalizer changes do.
+    let changes = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(spec_or_lifecycle::<O>, Default::default());
+    Controller::for_stream(changes, reader)
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
         .run(

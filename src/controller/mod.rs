@@ -1,9 +1,11 @@
 //! `terrane controller`: the Kubernetes driver of the generic reconciler.
 
 mod env;
+mod finalizers;
 mod http;
 mod kind;
 mod leader;
+mod provider_config;
 pub mod metrics;
 mod refs;
 
@@ -12,9 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::runtime::events::{Recorder, Reporter};
-use terrane_api::{Network, Subnet};
+use futures::future::BoxFuture;
+use terrane_api::{FloatingIP, Network, Port, Router, RouterInterface, SecurityGroup, Subnet};
 use terrane_openstack::OpenStackConnector;
-use terrane_openstack::kinds::{NetworkKind, SubnetKind};
+use terrane_openstack::kinds::{FloatingIpKind, NetworkKind, PortKind, RouterInterfaceKind, RouterKind, SecurityGroupKind, SubnetKind};
 use tokio::sync::watch;
 
 pub use kind::Timing;
@@ -70,10 +73,22 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
     };
     let timing = Timing::new(options.resync);
     let c = options.concurrency;
-    let controllers = futures::future::join(
-        kind::run::<Network, _>(shared.clone(), NetworkKind, metrics.clone(), timing, c, options.namespace.as_deref(), stopped(stop_rx.clone())),
-        kind::run::<Subnet, _>(shared.clone(), SubnetKind, metrics.clone(), timing, c, options.namespace.as_deref(), stopped(stop_rx.clone())),
-    );
+    let ns = options.namespace.as_deref();
+    macro_rules! controller {
+        ($api:ty, $kind:expr) => {
+            Box::pin(kind::run::<$api, _>(shared.clone(), $kind, metrics.clone(), timing, c, ns, stopped(stop_rx.clone()))) as BoxFuture<'_, ()>
+        };
+    }
+    let controllers = futures::future::join_all(vec![
+        controller!(Network, NetworkKind),
+        controller!(Subnet, SubnetKind),
+        controller!(Router, RouterKind),
+        controller!(RouterInterface, RouterInterfaceKind),
+        controller!(SecurityGroup, SecurityGroupKind),
+        controller!(Port, PortKind),
+        controller!(FloatingIP, FloatingIpKind),
+        Box::pin(provider_config::run(shared.clone(), ns, stopped(stop_rx.clone()))),
+    ]);
     tracing::info!(resync = ?options.resync, "controllers started");
 
     let lost = async {

@@ -2,7 +2,7 @@
 
 use kube::Api;
 use kube::api::ListParams;
-use terrane_api::{ManagedObject, Network, Subnet};
+use terrane_api::{FloatingIP, ManagedObject, Network, Port, Router, RouterInterface, SecurityGroup, Subnet};
 
 use crate::reconciler::{EnvError, RefState};
 
@@ -11,6 +11,11 @@ macro_rules! for_each_kind {
     ($m:ident) => {
         $m!(Network);
         $m!(Subnet);
+        $m!(Router);
+        $m!(RouterInterface);
+        $m!(SecurityGroup);
+        $m!(Port);
+        $m!(FloatingIP);
     };
 }
 
@@ -58,6 +63,31 @@ pub async fn referrers(client: &kube::Client, ns: &str, kind: &str, name: &str) 
     macro_rules! arm {
         ($t:ident) => {
             referrers_of::<$t>(client, ns, kind, name, &mut out).await?;
+        };
+    }
+    for_each_kind!(arm);
+    Ok(out)
+}
+
+async fn users_of<O: ManagedObject>(client: &kube::Client, ns: &str, config: &str, out: &mut Vec<String>) -> Result<(), EnvError> {
+    let list = Api::<O>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| EnvError::Store(format!("listing {}s: {e}", O::KIND)))?;
+    for o in list.items {
+        if o.common().provider_config_ref.name == config {
+            out.push(format!("{}/{}", O::KIND, o.meta().name.clone().unwrap_or_default()));
+        }
+    }
+    Ok(())
+}
+
+/// Every managed object of namespace `ns` that uses ProviderConfig `config`.
+pub async fn provider_config_users(client: &kube::Client, ns: &str, config: &str) -> Result<Vec<String>, EnvError> {
+    let mut out = Vec::new();
+    macro_rules! arm {
+        ($t:ident) => {
+            users_of::<$t>(client, ns, config, &mut out).await?;
         };
     }
     for_each_kind!(arm);

@@ -149,21 +149,26 @@ impl Env {
 
 async fn teardown_all(env: &Env) {
     macro_rules! delete_all {
-        ($t:ty) => {{
-            let api: Api<$t> = env.api();
-            let _ = api.delete_collection(&DeleteParams::default(), &ListParams::default()).await;
+        ($($t:ty),*) => {{
+            $(let _ = env.api::<$t>().delete_collection(&DeleteParams::default(), &ListParams::default()).await;)*
         }};
     }
-    delete_all!(terrane_api::Subnet);
-    delete_all!(terrane_api::Network);
-    let deadline = Instant::now() + Duration::from_secs(90);
+    macro_rules! count_all {
+        ($($t:ty),*) => {{
+            let mut n = 0;
+            $(n += env.api::<$t>().list(&ListParams::default()).await.map(|l| l.items.len()).unwrap_or(0);)*
+            n
+        }};
+    }
+    use terrane_api::*;
+    delete_all!(FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let subnets = env.api::<terrane_api::Subnet>().list(&ListParams::default()).await.map(|l| l.items.len()).unwrap_or(0);
-        let networks = env.api::<terrane_api::Network>().list(&ListParams::default()).await.map(|l| l.items.len()).unwrap_or(0);
-        if subnets + networks == 0 {
+        let left = count_all!(FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
+        if left == 0 {
             return;
         }
-        assert!(Instant::now() < deadline, "teardown: objects still present after 90s");
+        assert!(Instant::now() < deadline, "teardown: {left} objects still present after 120s");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

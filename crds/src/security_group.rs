@@ -1,0 +1,114 @@
+//! `SecurityGroup`: a Neutron security group with its rules inline.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::common::{CommonSpec, Import, LocalReference, ResourceStatus};
+use crate::managed::Reference;
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "terrane.dev", version = "v1alpha1", kind = "SecurityGroup", namespaced,
+    status = "ResourceStatus", category = "terrane", shortname = "tsg",
+    printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    validation = kube::core::Rule::new("has(self.spec.resource) || has(self.spec.import)").message("spec needs resource, import, or both")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupSpec {
+    #[serde(flatten)]
+    pub common: CommonSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<Import<SecurityGroupFilter>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<SecurityGroupResource>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupResource {
+    /// The cloud name; defaults to the object's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stateful: Option<bool>,
+    /// The complete set of rules. When given, rules in the cloud that are
+    /// not listed (the cloud's default egress rules included) are removed;
+    /// list egress rules explicitly. Left out: rules are not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub rules: Option<Vec<SecurityGroupRule>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+pub enum Direction {
+    #[default]
+    #[serde(rename = "ingress")]
+    Ingress,
+    #[serde(rename = "egress")]
+    Egress,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+pub enum Ethertype {
+    #[default]
+    IPv4,
+    IPv6,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!(has(self.remoteIpPrefix) && has(self.remoteGroupRef))", "message": "remoteIpPrefix and remoteGroupRef exclude each other"},
+    {"rule": "!has(self.portRangeMin) && !has(self.portRangeMax) || has(self.protocol) && self.protocol in ['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'ipv6-icmp', '6', '17', '132', '1', '58']", "message": "a port range needs protocol tcp, udp, sctp or icmp"},
+    {"rule": "!has(self.portRangeMin) || !has(self.portRangeMax) || self.portRangeMin <= self.portRangeMax || (has(self.protocol) && self.protocol.startsWith('icmp'))", "message": "portRangeMin must not exceed portRangeMax"}
+]))]
+pub struct SecurityGroupRule {
+    /// ingress (default) or egress.
+    #[serde(default)]
+    pub direction: Direction,
+    /// IPv4 (default) or IPv6.
+    #[serde(default)]
+    pub ethertype: Ethertype,
+    /// tcp, udp, icmp, ... or a protocol number; left out: any protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
+    pub port_range_min: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
+    pub port_range_max: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "isCIDR(self)", "message": "remoteIpPrefix must be a CIDR"}]))]
+    #[schemars(length(max = 64))]
+    pub remote_ip_prefix: Option<String>,
+    /// Another SecurityGroup (same namespace), or this one by its own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_group_ref: Option<LocalReference>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+crate::managed_object!(SecurityGroup, SecurityGroupResource, SecurityGroupFilter, |g| {
+    let own = g.metadata.name.clone().unwrap_or_default();
+    g.spec
+        .resource
+        .iter()
+        .flat_map(|r| r.rules.iter().flatten().enumerate())
+        .filter_map(|(i, rule)| rule.remote_group_ref.as_ref().map(|r| (i, r)))
+        .filter(|(_, r)| r.name != own)
+        .map(|(i, r)| Reference::new(format!("resource.rules[{i}].remoteGroupRef"), "SecurityGroup", &r.name))
+        .collect()
+});

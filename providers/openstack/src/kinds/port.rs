@@ -1,0 +1,182 @@
+//! Port ⇄ Neutron `/v2.0/ports`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use terrane_api::{AddressPair, PortFilter, PortResource};
+use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
+
+use crate::CloudClient;
+use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::neutron::{Collection, put_opt, put_pair};
+
+const PORTS: Collection = Collection { plural: "ports", singular: "port" };
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct RemotePort {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub network_id: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub admin_state_up: bool,
+    #[serde(default)]
+    pub mac_address: String,
+    #[serde(default)]
+    pub fixed_ips: Vec<RemoteFixedIp>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    #[serde(default)]
+    pub allowed_address_pairs: Vec<AddressPair>,
+    #[serde(default)]
+    pub port_security_enabled: Option<bool>,
+    #[serde(default)]
+    pub device_id: String,
+    #[serde(default)]
+    pub device_owner: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct RemoteFixedIp {
+    pub subnet_id: String,
+    pub ip_address: String,
+}
+
+pub struct PortKind;
+
+/// Fixed IPs as (subnet ID, address) with the spec's blanks.
+fn wanted_ips(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<(Option<String>, Option<String>)>>> {
+    let Some(list) = &d.resource.fixed_ips else { return Ok(None) };
+    list.iter()
+        .map(|f| {
+            let subnet = f.subnet_ref.as_ref().map(|s| d.refs.id("Subnet", &s.name).map(str::to_string)).transpose()?;
+            Ok((subnet, f.ip_address.clone()))
+        })
+        .collect::<ProviderResult<Vec<_>>>()
+        .map(Some)
+}
+
+fn wanted_groups(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<String>>> {
+    let Some(list) = &d.resource.security_group_refs else { return Ok(None) };
+    let mut ids = list.iter().map(|g| d.refs.id("SecurityGroup", &g.name).map(str::to_string)).collect::<ProviderResult<Vec<_>>>()?;
+    ids.sort();
+    ids.dedup();
+    Ok(Some(ids))
+}
+
+/// True when every wanted (subnet, address) is matched by one cloud address.
+fn ips_match(want: &[(Option<String>, Option<String>)], cloud: &[RemoteFixedIp]) -> bool {
+    want.len() == cloud.len()
+        && want.iter().all(|(s, a)| {
+            cloud.iter().any(|c| s.as_ref().is_none_or(|s| *s == c.subnet_id) && a.as_ref().is_none_or(|a| *a == c.ip_address))
+        })
+}
+
+fn body(d: &Desired<'_, PortResource>, description: Option<String>) -> ProviderResult<Value> {
+    let r = d.resource;
+    let mut body = json!({});
+    put_opt(&mut body, "name", d.name(r.name.as_ref()));
+    put_opt(&mut body, "description", description);
+    put_opt(&mut body, "admin_state_up", r.admin_state_up);
+    put_opt(&mut body, "port_security_enabled", r.port_security_enabled);
+    put_opt(&mut body, "allowed_address_pairs", r.allowed_address_pairs.clone());
+    put_opt(&mut body, "security_groups", wanted_groups(d)?);
+    if let Some(ips) = wanted_ips(d)? {
+        let list: Vec<Value> = ips
+            .into_iter()
+            .map(|(s, a)| {
+                let mut v = json!({});
+                put_opt(&mut v, "subnet_id", s);
+                put_opt(&mut v, "ip_address", a);
+                v
+            })
+            .collect();
+        body["fixed_ips"] = json!(list);
+    }
+    Ok(body)
+}
+
+fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+#[async_trait]
+impl ExternalKind for PortKind {
+    type Cloud = CloudClient;
+    type Resource = PortResource;
+    type Filter = PortFilter;
+    type Remote = RemotePort;
+
+    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemotePort>> {
+        PORTS.get(c, id).await
+    }
+
+    async fn find(&self, c: &CloudClient, f: &PortFilter) -> ProviderResult<Vec<RemotePort>> {
+        let mut q = Vec::new();
+        put_pair(&mut q, "name", f.name.as_deref());
+        PORTS.list_visible(c, &q).await
+    }
+
+    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, PortResource>) -> ProviderResult<Vec<RemotePort>> {
+        PORTS.find_owned(c, d.uid).await
+    }
+
+    fn id(&self, r: &RemotePort) -> String {
+        r.id.clone()
+    }
+
+    fn diff(&self, d: &Desired<'_, PortResource>, r: &RemotePort) -> Diff {
+        let want = d.resource;
+        let mut diff = Diff::default();
+        if let Ok(net) = d.refs.id("Network", &want.network_ref.name) {
+            diff.check_immutable("networkRef", Some(&net.to_string()), &r.network_id);
+        }
+        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
+        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
+        diff.check("portSecurityEnabled", want.port_security_enabled.map(Some).as_ref(), &r.port_security_enabled);
+        diff.check("allowedAddressPairs", want.allowed_address_pairs.as_deref().map(sorted).as_ref(), &sorted(&r.allowed_address_pairs));
+        if let Ok(Some(groups)) = wanted_groups(d) {
+            diff.check("securityGroupRefs", Some(&groups), &sorted(&r.security_groups));
+        }
+        if let Ok(Some(ips)) = wanted_ips(d)
+            && !ips_match(&ips, &r.fixed_ips)
+        {
+            diff.mutable.push(terrane_provider::FieldDiff {
+                field: "fixedIps".into(),
+                cloud: format!("{:?}", r.fixed_ips),
+                desired: format!("{ips:?}"),
+            });
+        }
+        diff
+    }
+
+    async fn create(&self, c: &CloudClient, d: &Desired<'_, PortResource>) -> ProviderResult<String> {
+        let mut body = body(d, Some(with_marker(d.resource.description.as_deref(), d.uid)))?;
+        body["network_id"] = json!(d.refs.id("Network", &d.resource.network_ref.name)?);
+        PORTS.create(c, body).await
+    }
+
+    async fn update(&self, c: &CloudClient, d: &Desired<'_, PortResource>, r: &RemotePort, diff: &Diff) -> ProviderResult<()> {
+        let description = d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description));
+        let mut body = body(d, description)?;
+        // Resending subnet-only fixed IPs would make Neutron pick new addresses.
+        if !diff.mutable.iter().any(|f| f.field == "fixedIps")
+            && let Some(map) = body.as_object_mut()
+        {
+            map.remove("fixed_ips");
+        }
+        PORTS.update(c, &r.id, body).await
+    }
+
+    async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
+        PORTS.delete(c, id).await
+    }
+}

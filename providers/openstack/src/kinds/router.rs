@@ -1,0 +1,133 @@
+//! Router ⇄ Neutron `/v2.0/routers`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use terrane_api::{RouterFilter, RouterResource};
+use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
+
+use crate::CloudClient;
+use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::neutron::{Collection, put_opt, put_pair};
+
+const ROUTERS: Collection = Collection { plural: "routers", singular: "router" };
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct RemoteRouter {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub admin_state_up: bool,
+    #[serde(default)]
+    pub external_gateway_info: Option<GatewayInfo>,
+    #[serde(default)]
+    pub project_id: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct GatewayInfo {
+    pub network_id: String,
+    #[serde(default)]
+    pub enable_snat: Option<bool>,
+    #[serde(default)]
+    pub external_fixed_ips: Vec<Value>,
+}
+
+pub struct RouterKind;
+
+fn gateway(d: &Desired<'_, RouterResource>) -> ProviderResult<Value> {
+    let mut info = json!({});
+    if let Some(g) = &d.resource.external_gateway {
+        info["network_id"] = json!(d.refs.id("Network", &g.network_ref.name)?);
+        put_opt(&mut info, "enable_snat", g.enable_snat);
+    }
+    Ok(info)
+}
+
+fn body(d: &Desired<'_, RouterResource>, description: Option<String>) -> ProviderResult<Value> {
+    let mut body = json!({});
+    put_opt(&mut body, "name", d.name(d.resource.name.as_ref()));
+    put_opt(&mut body, "description", description);
+    put_opt(&mut body, "admin_state_up", d.resource.admin_state_up);
+    if d.resource.external_gateway.is_some() {
+        body["external_gateway_info"] = gateway(d)?;
+    }
+    Ok(body)
+}
+
+#[async_trait]
+impl ExternalKind for RouterKind {
+    type Cloud = CloudClient;
+    type Resource = RouterResource;
+    type Filter = RouterFilter;
+    type Remote = RemoteRouter;
+
+    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteRouter>> {
+        ROUTERS.get(c, id).await
+    }
+
+    async fn find(&self, c: &CloudClient, f: &RouterFilter) -> ProviderResult<Vec<RemoteRouter>> {
+        let mut q = Vec::new();
+        put_pair(&mut q, "name", f.name.as_deref());
+        ROUTERS.list_visible(c, &q).await
+    }
+
+    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, RouterResource>) -> ProviderResult<Vec<RemoteRouter>> {
+        ROUTERS.find_owned(c, d.uid).await
+    }
+
+    fn id(&self, r: &RemoteRouter) -> String {
+        r.id.clone()
+    }
+
+    fn diff(&self, d: &Desired<'_, RouterResource>, r: &RemoteRouter) -> Diff {
+        let want = d.resource;
+        let mut diff = Diff::default();
+        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
+        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
+        let cloud_gw = r.external_gateway_info.as_ref().map(|g| g.network_id.clone());
+        match &want.external_gateway {
+            Some(g) => {
+                if let Ok(net) = d.refs.id("Network", &g.network_ref.name) {
+                    diff.check("externalGateway.networkRef", Some(&Some(net.to_string())), &cloud_gw);
+                }
+                let snat = r.external_gateway_info.as_ref().and_then(|g| g.enable_snat);
+                diff.check("externalGateway.enableSnat", g.enable_snat.map(Some).as_ref(), &snat);
+            }
+            None if !d.imported => diff.check("externalGateway", Some(&None), &cloud_gw),
+            None => {}
+        }
+        diff
+    }
+
+    fn readiness(&self, r: &RemoteRouter) -> Readiness {
+        match r.status.as_str() {
+            "ERROR" => Readiness::Failed(format!("router {} is in status ERROR", r.id)),
+            _ => Readiness::Ready,
+        }
+    }
+
+    async fn create(&self, c: &CloudClient, d: &Desired<'_, RouterResource>) -> ProviderResult<String> {
+        ROUTERS.create(c, body(d, Some(with_marker(d.resource.description.as_deref(), d.uid)))?).await
+    }
+
+    async fn update(&self, c: &CloudClient, d: &Desired<'_, RouterResource>, r: &RemoteRouter, _: &Diff) -> ProviderResult<()> {
+        let description = d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description));
+        let mut body = body(d, description)?;
+        if d.resource.external_gateway.is_none() && !d.imported && r.external_gateway_info.is_some() {
+            body["external_gateway_info"] = json!({});
+        }
+        ROUTERS.update(c, &r.id, body).await
+    }
+
+    async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
+        ROUTERS.delete(c, id).await
+    }
+}
