@@ -95,6 +95,8 @@ impl<K> KindContext<K> {
 pub enum ControllerError {
     #[error("updating finalizers: {0}")]
     Finalizer(#[source] kube::Error),
+    #[error("reading the object: {0}")]
+    Read(#[source] kube::Error),
 }
 
 fn api_of<O: ManagedObject, K>(ctx: &KindContext<K>, obj: &O) -> Api<O> {
@@ -107,6 +109,12 @@ where
     K: ExternalKind<Cloud = CloudClient>,
 {
     let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+    // The watch cache may not have seen the status this controller wrote a
+    // moment ago (a new cloud ID); acting on it could create twice.
+    let Some(fresh) = api_of(&ctx, obj.as_ref()).get_opt(&obj.name_any()).await.map_err(ControllerError::Read)? else {
+        return Ok(Action::await_change());
+    };
+    let obj = Arc::new(fresh);
     let env = KubeEnv { shared: ctx.shared.clone() };
     let has_finalizer = obj.finalizers().iter().any(|f| f == FINALIZER);
     let outcome: Outcome = if obj.meta().deletion_timestamp.is_some() {

@@ -81,8 +81,8 @@ async fn reconcile(pc: Arc<ProviderConfig>, shared: Arc<Shared>) -> Result<Actio
         write_status(&configs, &pc, ready, why, &message).await?;
     }
     Ok(match (deleting, in_use, ready) {
-        (true, true, _) | (_, _, false) => Action::requeue(Duration::from_secs(5)),
-        _ if in_use => Action::requeue(Duration::from_secs(60)),
+        (true, true, _) => Action::requeue(Duration::from_secs(5)),
+        (_, _, false) | (_, true, _) => Action::requeue(Duration::from_secs(60)),
         _ => Action::requeue(Duration::from_secs(600)),
     })
 }

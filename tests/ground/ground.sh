@@ -52,6 +52,9 @@ case "${1:-}" in
   env) print_env ;;
   test)
     up
+    # The tests run their own controllers, one per namespace; a cluster-wide
+    # demo controller would race them.
+    stop_daemon terrane-controller
     cd "$ROOT"
     cargo test --workspace --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
     ;;

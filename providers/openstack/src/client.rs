@@ -9,7 +9,9 @@
 //!   errors that prove nothing was sent, so a create is never sent twice by
 //!   this client (the reconciler adopts by ownership tag instead);
 //! * 429's `Retry-After` is honoured;
-//! * every attempt is reported to the [`RequestObserver`].
+//! * every attempt is reported to the [`RequestObserver`];
+//! * credentials Keystone refused are not tried again for 30 s (a wrong
+//!   password in a ProviderConfig used by many objects costs one request).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +25,10 @@ use tokio::sync::Mutex;
 use crate::auth::{self, Session};
 use crate::clouds::CloudConfig;
 use crate::ratelimit::RateLimiter;
+
+/// How long a refusal of the credentials (4xx from Keystone) is repeated
+/// without asking Keystone again.
+const REFUSAL_MEMORY: Duration = Duration::from_secs(30);
 
 /// The OpenStack services Terrane talks to, by catalog type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,6 +136,9 @@ pub struct CloudClient {
     http: reqwest::Client,
     cloud: CloudConfig,
     session: Mutex<Option<Session>>,
+    /// The last refusal of the credentials: repeated for a while instead of
+    /// asking Keystone again for every object that uses them.
+    refused: Mutex<Option<(Instant, u16, String)>>,
     limiter: RateLimiter,
     observer: Arc<dyn RequestObserver>,
     options: ClientOptions,
@@ -154,6 +163,7 @@ impl CloudClient {
             limiter: RateLimiter::new(options.requests_per_second, options.burst),
             cloud,
             session: Mutex::new(None),
+            refused: Mutex::new(None),
             observer,
             options,
         })
@@ -179,9 +189,24 @@ impl CloudClient {
         if let Some(s) = guard.as_ref().filter(|s| !s.expires_within(chrono::Duration::minutes(5))) {
             return Ok(s.clone());
         }
-        let session = self.authenticate().await?;
-        *guard = Some(session.clone());
-        Ok(session)
+        let mut refused = self.refused.lock().await;
+        if let Some((at, status, message)) = refused.as_ref()
+            && at.elapsed() < REFUSAL_MEMORY
+        {
+            return Err(CloudError::Auth { status: *status, message: message.clone() });
+        }
+        match self.authenticate().await {
+            Ok(session) => {
+                *refused = None;
+                *guard = Some(session.clone());
+                Ok(session)
+            }
+            Err(CloudError::Auth { status, message }) if (400..500).contains(&status) => {
+                *refused = Some((Instant::now(), status, message.clone()));
+                Err(CloudError::Auth { status, message })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn authenticate(&self) -> Result<Session, CloudError> {

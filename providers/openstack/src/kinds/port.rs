@@ -31,7 +31,7 @@ pub struct RemotePort {
     #[serde(default)]
     pub security_groups: Vec<String>,
     #[serde(default)]
-    pub allowed_address_pairs: Vec<AddressPair>,
+    pub allowed_address_pairs: Vec<RemotePair>,
     #[serde(default)]
     pub port_security_enabled: Option<bool>,
     #[serde(default)]
@@ -45,6 +45,32 @@ pub struct RemotePort {
 pub struct RemoteFixedIp {
     pub subnet_id: String,
     pub ip_address: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct RemotePair {
+    pub ip_address: String,
+    #[serde(default)]
+    pub mac_address: Option<String>,
+}
+
+/// True when the cloud's pairs are the wanted ones; a pair without a MAC
+/// matches whatever MAC Neutron filled in (the port's own).
+fn pairs_match(want: &[AddressPair], cloud: &[RemotePair]) -> bool {
+    want.len() == cloud.len()
+        && want.iter().all(|w| cloud.iter().any(|c| c.ip_address == w.ip_address && w.mac_address.as_ref().is_none_or(|m| Some(m) == c.mac_address.as_ref())))
+}
+
+fn pairs_body(pairs: &[AddressPair]) -> Value {
+    json!(pairs
+        .iter()
+        .map(|p| {
+            let mut v = json!({ "ip_address": p.ip_address });
+            put_opt(&mut v, "mac_address", p.mac_address.clone());
+            v
+        })
+        .collect::<Vec<_>>())
 }
 
 pub struct PortKind;
@@ -84,7 +110,7 @@ fn body(d: &Desired<'_, PortResource>, description: Option<String>) -> ProviderR
     put_opt(&mut body, "description", description);
     put_opt(&mut body, "admin_state_up", r.admin_state_up);
     put_opt(&mut body, "port_security_enabled", r.port_security_enabled);
-    put_opt(&mut body, "allowed_address_pairs", r.allowed_address_pairs.clone());
+    put_opt(&mut body, "allowed_address_pairs", r.allowed_address_pairs.as_deref().map(pairs_body));
     put_opt(&mut body, "security_groups", wanted_groups(d)?);
     if let Some(ips) = wanted_ips(d)? {
         let list: Vec<Value> = ips
@@ -142,7 +168,15 @@ impl ExternalKind for PortKind {
         diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
         diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
         diff.check("portSecurityEnabled", want.port_security_enabled.map(Some).as_ref(), &r.port_security_enabled);
-        diff.check("allowedAddressPairs", want.allowed_address_pairs.as_deref().map(sorted).as_ref(), &sorted(&r.allowed_address_pairs));
+        if let Some(pairs) = &want.allowed_address_pairs
+            && !pairs_match(pairs, &r.allowed_address_pairs)
+        {
+            diff.mutable.push(terrane_provider::FieldDiff {
+                field: "allowedAddressPairs".into(),
+                cloud: format!("{:?}", r.allowed_address_pairs),
+                desired: format!("{pairs:?}"),
+            });
+        }
         if let Ok(Some(groups)) = wanted_groups(d) {
             diff.check("securityGroupRefs", Some(&groups), &sorted(&r.security_groups));
         }

@@ -1,0 +1,218 @@
+//! Router, RouterInterface, SecurityGroup, Port and FloatingIP against the
+//! real ground, and the README's worked example end to end.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use support::*;
+use terrane_api::*;
+use terrane_openstack::{CloudClient, Service};
+
+fn obj(kind: &str, name: &str, spec: Value) -> Value {
+    let mut spec = spec;
+    spec["providerConfigRef"] = json!({"name": PROVIDER});
+    json!({"apiVersion": "terrane.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})
+}
+
+async fn public_network(env: &Env) {
+    create(&env.api::<Network>(), obj("Network", "public", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "public", "external": true}}}))).await;
+}
+
+/// IDs of everything the demo project owns, by collection.
+async fn cloud_inventory(cloud: &CloudClient) -> BTreeSet<String> {
+    let project = cloud.project_id().await.expect("project").unwrap_or_default();
+    let mut all = BTreeSet::new();
+    for plural in ["networks", "subnets", "routers", "ports", "floatingips", "security-groups"] {
+        let r = cloud.get(Service::Network, &format!("/v2.0/{plural}?project_id={project}")).await.expect("list");
+        for item in r.body[plural].as_array().cloned().unwrap_or_default() {
+            all.insert(format!("{plural}/{}", item["id"].as_str().unwrap_or_default()));
+        }
+    }
+    all
+}
+
+fn metrics_port(log: &str) -> Option<u16> {
+    let line = log.lines().find(|l| l.contains("serving /metrics"))?;
+    let clean: String = line.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
+    clean.split("127.0.0.1:").nth(1)?.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
+}
+
+#[tokio::test]
+async fn worked_example_converges_and_deleting_the_namespace_leaves_the_cloud_as_before() {
+    let env = Env::without_controller("example").await;
+    let before = cloud_inventory(&env.cloud).await;
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples/networking.yaml")).expect("example");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("example YAML");
+    let mut env = env;
+    let started = std::time::Instant::now();
+    env.start_controller(&[]);
+    for mut doc in docs {
+        doc["spec"]["providerConfigRef"]["name"] = json!(PROVIDER);
+        match doc["kind"].as_str() {
+            Some("Network") => drop(create(&env.api::<Network>(), doc).await),
+            Some("Subnet") => drop(create(&env.api::<Subnet>(), doc).await),
+            Some("Router") => drop(create(&env.api::<Router>(), doc).await),
+            Some("RouterInterface") => drop(create(&env.api::<RouterInterface>(), doc).await),
+            Some("SecurityGroup") => drop(create(&env.api::<SecurityGroup>(), doc).await),
+            Some("Port") => drop(create(&env.api::<Port>(), doc).await),
+            Some("FloatingIP") => drop(create(&env.api::<FloatingIP>(), doc).await),
+            other => panic!("unexpected kind {other:?} in the example"),
+        }
+    }
+    wait_ready(&env.api::<FloatingIP>(), "web-1").await;
+    for name in ["public", "web"] {
+        wait_ready(&env.api::<Network>(), name).await;
+    }
+    wait_ready(&env.api::<Subnet>(), "web").await;
+    wait_ready(&env.api::<Router>(), "web").await;
+    wait_ready(&env.api::<RouterInterface>(), "web").await;
+    wait_ready(&env.api::<SecurityGroup>(), "web").await;
+    let port = wait_ready(&env.api::<Port>(), "web-1").await;
+    let converged = started.elapsed();
+    let fip = env.api::<FloatingIP>().get("web-1").await.expect("fip");
+    let cloud_fip = neutron_get(&env.cloud, "floatingips", "floatingip", &id_of(&fip)).await.expect("1. the floating IP exists");
+    assert_eq!(cloud_fip["port_id"].as_str(), Some(id_of(&port).as_str()), "2. bound to the port");
+    assert_eq!(cloud_fip["fixed_ip_address"], json!("10.0.1.101"));
+
+    let log = env.controller.as_ref().map(|c| c.log_text()).unwrap_or_default();
+    if let Some(port) = metrics_port(&log) {
+        let text = reqwest_free_get(port, "/metrics").await;
+        let requests: u64 = text.lines().filter(|l| l.starts_with("terrane_cloud_requests_total")).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum();
+        let reconciles: u64 = text.lines().filter(|l| l.starts_with("terrane_reconciles_total")).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum();
+        println!("worked example: converged in {:.1}s, {reconciles} reconciles, {requests} cloud requests", converged.as_secs_f64());
+        assert!(requests > 0 && requests < 100, "3. converging costs a bounded number of cloud requests: {requests}");
+        assert!(text.contains("terrane_cloud_request_duration_seconds"), "4. latency histogram exported");
+    }
+
+    let ns_name = env.ns.name.clone();
+    let client = env.ns.client.clone();
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
+    namespaces.delete(&ns_name, &Default::default()).await.expect("delete namespace");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while namespaces.get_opt(&ns_name).await.expect("get ns").is_some() {
+        assert!(std::time::Instant::now() < deadline, "5. the namespace is gone within 120s");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(cloud_inventory(&env.cloud).await, before, "6. the cloud is exactly as before");
+}
+
+/// GET over plain HTTP on loopback without another client dependency.
+async fn reqwest_free_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect metrics");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).await.expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+#[tokio::test]
+async fn security_group_rules_converge_and_drift_is_repaired() {
+    let env = Env::new("sg").await;
+    let groups = env.api::<SecurityGroup>();
+    create(&groups, obj("SecurityGroup", "web", json!({"resource": {"description": "web", "rules": [
+        {"protocol": "tcp", "portRangeMin": 443, "portRangeMax": 443, "remoteIpPrefix": "0.0.0.0/0"},
+        {"remoteGroupRef": {"name": "web"}},
+        {"direction": "egress"}
+    ]}}))).await;
+    let id = id_of(&wait_ready(&groups, "web").await);
+    let rules = |g: &Value| g["security_group_rules"].as_array().cloned().unwrap_or_default();
+    let g = neutron_get(&env.cloud, "security-groups", "security_group", &id).await.expect("exists");
+    assert_eq!(rules(&g).len(), 3, "1. exactly the listed rules (the default IPv6 egress rule removed): {}", g["security_group_rules"]);
+    assert!(rules(&g).iter().any(|r| r["remote_group_id"].as_str() == Some(id.as_str())), "2. the self reference points at the group itself");
+
+    let https = rules(&g).into_iter().find(|r| r["port_range_min"] == json!(443)).expect("443 rule");
+    env.cloud.delete(Service::Network, &format!("/v2.0/security-group-rules/{}", https["id"].as_str().unwrap_or_default())).await.expect("delete behind Terrane's back");
+    env.cloud.post(Service::Network, "/v2.0/security-group-rules", &json!({"security_group_rule": {"security_group_id": id, "direction": "ingress", "protocol": "tcp", "port_range_min": 23, "port_range_max": 23}})).await.expect("add behind Terrane's back");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let g = neutron_get(&env.cloud, "security-groups", "security_group", &id).await.expect("exists");
+        let ports: BTreeSet<i64> = rules(&g).iter().filter_map(|r| r["port_range_min"].as_i64()).collect();
+        if ports == BTreeSet::from([443]) && rules(&g).len() == 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "3. drift of rules was not repaired: {}", g["security_group_rules"]);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    merge(&groups, "web", json!({"spec": {"resource": {"rules": [{"direction": "egress"}]}}})).await.expect("patch");
+    wait_ready(&groups, "web").await;
+    let g = neutron_get(&env.cloud, "security-groups", "security_group", &id).await.expect("exists");
+    assert_eq!(rules(&g).len(), 1, "4. rules removed from the spec are removed from the cloud");
+    let error = create_rejected(&groups, obj("SecurityGroup", "bad", json!({"resource": {"rules": [{"portRangeMin": 80}]}}))).await;
+    assert!(error.contains("a port range needs protocol"), "5. admission names the problem: {error}");
+    env.teardown().await;
+}
+
+#[tokio::test]
+async fn router_gateway_interface_and_deletion_guard() {
+    let env = Env::new("router").await;
+    public_network(&env).await;
+    create(&env.api::<Network>(), obj("Network", "n", json!({"resource": {}}))).await;
+    create(&env.api::<Subnet>(), obj("Subnet", "s", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.40.0.0/24"}}))).await;
+    create(&env.api::<Router>(), obj("Router", "r", json!({"resource": {"externalGateway": {"networkRef": {"name": "public"}}}}))).await;
+    create(&env.api::<RouterInterface>(), obj("RouterInterface", "r-s", json!({"resource": {"routerRef": {"name": "r"}, "subnetRef": {"name": "s"}}}))).await;
+    let router = wait_ready(&env.api::<Router>(), "r").await;
+    let iface = wait_ready(&env.api::<RouterInterface>(), "r-s").await;
+    let public = id_of(&wait_ready(&env.api::<Network>(), "public").await);
+    let r = neutron_get(&env.cloud, "routers", "router", &id_of(&router)).await.expect("router");
+    assert_eq!(r["external_gateway_info"]["network_id"].as_str(), Some(public.as_str()), "1. gateway on the external network");
+    let p = neutron_get(&env.cloud, "ports", "port", &id_of(&iface)).await.expect("interface port");
+    assert_eq!(p["device_id"].as_str(), Some(id_of(&router).as_str()), "2. the interface is a port of the router");
+    assert_eq!(p["fixed_ips"][0]["ip_address"], json!("10.40.0.1"), "3. on the subnet's gateway address");
+
+    merge(&env.api::<Router>(), "r", json!({"spec": {"resource": {"externalGateway": null}}})).await.expect("drop gateway");
+    wait_ready(&env.api::<Router>(), "r").await;
+    let r = neutron_get(&env.cloud, "routers", "router", &id_of(&router)).await.expect("router");
+    assert!(r["external_gateway_info"].is_null(), "4. removing the gateway from the spec removes it: {}", r["external_gateway_info"]);
+
+    env.api::<Router>().delete("r", &Default::default()).await.expect("delete router");
+    wait_reason(&env.api::<Router>(), "r", "Waiting", "RouterInterface/r-s").await;
+    env.api::<RouterInterface>().delete("r-s", &Default::default()).await.expect("delete interface");
+    wait_gone(&env.api::<Router>(), "r", 60).await;
+    assert!(neutron_get(&env.cloud, "ports", "port", &id_of(&iface)).await.is_none(), "5. interface removed");
+    assert!(neutron_get(&env.cloud, "routers", "router", &id_of(&router)).await.is_none(), "6. router deleted after its interface");
+    env.teardown().await;
+}
+
+#[tokio::test]
+async fn port_updates_and_floating_ip_follows_its_port() {
+    let env = Env::new("port-fip").await;
+    public_network(&env).await;
+    create(&env.api::<Network>(), obj("Network", "n", json!({"resource": {}}))).await;
+    create(&env.api::<Subnet>(), obj("Subnet", "s", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.50.0.0/24"}}))).await;
+    create(&env.api::<Router>(), obj("Router", "r", json!({"resource": {"externalGateway": {"networkRef": {"name": "public"}}}}))).await;
+    create(&env.api::<RouterInterface>(), obj("RouterInterface", "r-s", json!({"resource": {"routerRef": {"name": "r"}, "subnetRef": {"name": "s"}}}))).await;
+    create(&env.api::<SecurityGroup>(), obj("SecurityGroup", "a", json!({"resource": {}}))).await;
+    create(&env.api::<SecurityGroup>(), obj("SecurityGroup", "b", json!({"resource": {}}))).await;
+    for (name, ip) in [("p1", "10.50.0.11"), ("p2", "10.50.0.12")] {
+        create(&env.api::<Port>(), obj("Port", name, json!({"resource": {"networkRef": {"name": "n"}, "fixedIps": [{"subnetRef": {"name": "s"}, "ipAddress": ip}], "securityGroupRefs": [{"name": "a"}]}}))).await;
+    }
+    create(&env.api::<FloatingIP>(), obj("FloatingIP", "f", json!({"resource": {"floatingNetworkRef": {"name": "public"}, "portRef": {"name": "p1"}, "description": "front"}}))).await;
+    let fip = wait_ready(&env.api::<FloatingIP>(), "f").await;
+    let p1 = id_of(&wait_ready(&env.api::<Port>(), "p1").await);
+    let p2 = id_of(&wait_ready(&env.api::<Port>(), "p2").await);
+    let b = id_of(&wait_ready(&env.api::<SecurityGroup>(), "b").await);
+    let fip_id = id_of(&fip);
+    let get_fip = || neutron_get(&env.cloud, "floatingips", "floatingip", &fip_id);
+    assert_eq!(get_fip().await.expect("fip")["port_id"].as_str(), Some(p1.as_str()), "1. bound to p1");
+
+    merge(&env.api::<FloatingIP>(), "f", json!({"spec": {"resource": {"portRef": {"name": "p2"}}}})).await.expect("move");
+    wait_ready(&env.api::<FloatingIP>(), "f").await;
+    assert_eq!(get_fip().await.expect("fip")["port_id"].as_str(), Some(p2.as_str()), "2. moved to p2 in place");
+    merge(&env.api::<FloatingIP>(), "f", json!({"spec": {"resource": {"portRef": null}}})).await.expect("unbind");
+    wait_ready(&env.api::<FloatingIP>(), "f").await;
+    assert!(get_fip().await.expect("fip")["port_id"].is_null(), "3. unbound");
+
+    merge(&env.api::<Port>(), "p1", json!({"spec": {"resource": {"securityGroupRefs": [{"name": "b"}], "allowedAddressPairs": [{"ipAddress": "10.50.0.200"}], "description": "db"}}})).await.expect("patch port");
+    wait_ready(&env.api::<Port>(), "p1").await;
+    let p = neutron_get(&env.cloud, "ports", "port", &p1).await.expect("port");
+    assert_eq!(p["security_groups"], json!([b]), "4. security groups replaced");
+    assert_eq!(p["allowed_address_pairs"][0]["ip_address"], json!("10.50.0.200"));
+    assert_eq!(p["fixed_ips"][0]["ip_address"], json!("10.50.0.11"), "5. the address did not change");
+
+    env.api::<SecurityGroup>().delete("b", &Default::default()).await.expect("delete sg");
+    wait_reason(&env.api::<SecurityGroup>(), "b", "Waiting", "Port/p1").await;
+    env.teardown().await;
+}
