@@ -29,6 +29,10 @@ pub struct ControllerProcess {
 
 impl ControllerProcess {
     pub fn start(namespace: &str, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_with(namespace, extra_env, &[])
+    }
+
+    pub fn start_with(namespace: &str, extra_env: &[(&str, &str)], extra_args: &[&str]) -> Self {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("controller-logs");
         std::fs::create_dir_all(&dir).expect("log dir");
         let log = dir.join(format!("{namespace}.log"));
@@ -38,6 +42,7 @@ impl ControllerProcess {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_terrane"));
         cmd.args(["controller", "--namespace", namespace, "--metrics-addr", "127.0.0.1:0", "--resync-seconds", "4"])
             .env("KUBECONFIG", kubeconfig)
+            .args(extra_args)
             .env("RUST_LOG", "info,terrane=debug")
             .stdin(Stdio::null())
             .stdout(file)
@@ -122,6 +127,10 @@ impl Env {
 
     pub fn start_controller(&mut self, extra_env: &[(&str, &str)]) {
         self.controller = Some(ControllerProcess::start(&self.ns.name, extra_env));
+    }
+
+    pub fn start_controller_with(&mut self, extra_env: &[(&str, &str)], extra_args: &[&str]) {
+        self.controller = Some(ControllerProcess::start_with(&self.ns.name, extra_env, extra_args));
     }
 
     pub fn stop_controller(&mut self) {
