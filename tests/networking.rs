@@ -20,14 +20,14 @@ async fn public_network(env: &Env) {
     create(&env.api::<Network>(), obj("Network", "public", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "public", "external": true}}}))).await;
 }
 
-/// IDs of everything the demo project owns, by collection.
-async fn cloud_inventory(cloud: &CloudClient) -> BTreeSet<String> {
+/// Every object of the demo project, as `collection/id` and its description.
+async fn cloud_inventory(cloud: &CloudClient) -> Vec<(String, String)> {
     let project = cloud.project_id().await.expect("project").unwrap_or_default();
-    let mut all = BTreeSet::new();
+    let mut all = Vec::new();
     for plural in ["networks", "subnets", "routers", "ports", "floatingips", "security-groups"] {
         let r = cloud.get(Service::Network, &format!("/v2.0/{plural}?project_id={project}")).await.expect("list");
         for item in r.body[plural].as_array().cloned().unwrap_or_default() {
-            all.insert(format!("{plural}/{}", item["id"].as_str().unwrap_or_default()));
+            all.push((format!("{plural}/{}", item["id"].as_str().unwrap_or_default()), item["description"].as_str().unwrap_or_default().to_string()));
         }
     }
     all
@@ -42,7 +42,6 @@ fn metrics_port(log: &str) -> Option<u16> {
 #[tokio::test]
 async fn worked_example_converges_and_deleting_the_namespace_leaves_the_cloud_as_before() {
     let env = Env::without_controller("example").await;
-    let before = cloud_inventory(&env.cloud).await;
     let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples/networking.yaml")).expect("example");
     let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("example YAML");
     let mut env = env;
@@ -76,6 +75,25 @@ async fn worked_example_converges_and_deleting_the_namespace_leaves_the_cloud_as
     assert_eq!(cloud_fip["port_id"].as_str(), Some(id_of(&port).as_str()), "2. bound to the port");
     assert_eq!(cloud_fip["fixed_ip_address"], json!("10.0.1.101"));
 
+    // What the example made: every object's cloud ID and ownership marker.
+    let mut made: Vec<(String, String)> = Vec::new();
+    macro_rules! collect {
+        ($t:ty, $plural:expr) => {
+            for o in env.api::<$t>().list(&Default::default()).await.expect("list").items {
+                if o.spec.common.management_policy == ManagementPolicy::Managed {
+                    made.push((format!("{}/{}", $plural, id_of(&o)), o.metadata.uid.clone().unwrap_or_default()));
+                }
+            }
+        };
+    }
+    collect!(Network, "networks");
+    collect!(Subnet, "subnets");
+    collect!(Router, "routers");
+    collect!(SecurityGroup, "security-groups");
+    collect!(Port, "ports");
+    collect!(FloatingIP, "floatingips");
+    made.push((format!("ports/{}", id_of(&env.api::<RouterInterface>().get("web").await.expect("interface"))), String::new()));
+    assert_eq!(made.len(), 7, "the example makes 7 cloud objects");
     let log = env.controller.as_ref().map(|c| c.log_text()).unwrap_or_default();
     if let Some(port) = metrics_port(&log) {
         let text = reqwest_free_get(port, "/metrics").await;
@@ -95,7 +113,11 @@ async fn worked_example_converges_and_deleting_the_namespace_leaves_the_cloud_as
         assert!(std::time::Instant::now() < deadline, "5. the namespace is gone within 120s");
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    assert_eq!(cloud_inventory(&env.cloud).await, before, "6. the cloud is exactly as before");
+    let after = cloud_inventory(&env.cloud).await;
+    for (id, uid) in &made {
+        assert!(!after.iter().any(|(i, _)| i == id), "6. {id} was deleted");
+        assert!(uid.is_empty() || !after.iter().any(|(_, d)| d.contains(uid.as_str())), "7. nothing carries the marker of {uid}");
+    }
 }
 
 /// GET over plain HTTP on loopback without another client dependency.

@@ -12,7 +12,7 @@ PACKAGES=(
   designate-api designate-central designate-worker designate-producer designate-mdns
   bind9 bind9utils bind9-dnsutils
   python3-openstackclient python3-designateclient python3-pymysql
-  qemu-utils uwsgi-core uwsgi-plugin-python3 iproute2 curl
+  qemu-utils uwsgi-core uwsgi-plugin-python3 iproute2 curl openssl
 )
 
 missing=()
