@@ -193,3 +193,32 @@ async fn missing_credentials_and_wrong_password_are_clear_conditions() {
     assert!(!log.contains("wrong-password") && !log.contains("ground-demo"), "3. no password in the controller's log");
     env.teardown().await;
 }
+
+#[tokio::test]
+async fn application_credentials_work_as_well_as_passwords() {
+    let env = Env::new("net-appcred").await;
+    let (admin, _) = terrane_testground::cloud_client("admin").expect("admin client");
+    let users = admin.get(Service::Identity, "/users?name=terrane-demo").await.expect("find the demo user");
+    let user_id = users.body["users"][0]["id"].as_str().expect("user id").to_string();
+    let name = unique("terrane-test");
+    let made = env.cloud.post(Service::Identity, &format!("/users/{user_id}/application_credentials"), &json!({"application_credential": {"name": name}})).await.expect("create an application credential");
+    let (id, secret_value) = (made.body["application_credential"]["id"].as_str().expect("id").to_string(), made.body["application_credential"]["secret"].as_str().expect("secret").to_string());
+    let clouds = format!("clouds:\n  app:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      application_credential_id: {id}\n      application_credential_secret: {secret_value}\n    region_name: RegionOne\n");
+    secret(&env.ns, "appcred", &clouds).await;
+    create(&env.api::<terrane_api::ProviderConfig>(), json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "ProviderConfig", "metadata": {"name": "app"},
+        "spec": {"openstack": {"cloud": "app", "credentialsSecretRef": {"name": "appcred"}}}})).await;
+    let api = env.api::<Network>();
+    create(&api, json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "Network", "metadata": {"name": "via-app"},
+        "spec": {"providerConfigRef": {"name": "app"}, "resource": {}}})).await;
+    let id_made = id_of(&wait_ready(&api, "via-app").await);
+    assert!(cloud_network(&env, &id_made).await.is_some(), "1. created with an application credential");
+    let log = env.controller.as_ref().map(|c| c.log_text()).unwrap_or_default();
+    assert!(!log.contains(&secret_value), "2. the secret is not logged");
+    env.teardown().await;
+    env_cleanup_appcred(&user_id, &id).await;
+}
+
+async fn env_cleanup_appcred(user_id: &str, id: &str) {
+    let (admin, _) = terrane_testground::cloud_client("admin").expect("admin client");
+    let _ = admin.delete(Service::Identity, &format!("/users/{user_id}/application_credentials/{id}")).await;
+}

@@ -97,3 +97,17 @@ async fn an_imported_subnet_with_another_cidr_is_a_terminal_condition() {
     env.cloud.delete(Service::Network, &format!("/v2.0/networks/{net_id}")).await.expect("clean up");
     env.teardown().await;
 }
+
+#[tokio::test]
+async fn ipv6_subnet_with_slaac() {
+    let env = Env::new("subnet-v6").await;
+    create(&env.api::<Network>(), network("v6")).await;
+    create(&env.api::<Subnet>(), subnet("v6", json!({"networkRef": {"name": "v6"}, "cidr": "2001:db8:40::/64",
+        "ipv6AddressMode": "slaac", "ipv6RaMode": "slaac", "dnsNameservers": ["2001:db8::53"]}))).await;
+    let s = wait_ready(&env.api::<Subnet>(), "v6").await;
+    let cloud = neutron_get(&env.cloud, "subnets", "subnet", &id_of(&s)).await.expect("1. the subnet exists");
+    assert_eq!((cloud["ip_version"].as_i64(), cloud["ipv6_address_mode"].as_str(), cloud["ipv6_ra_mode"].as_str()), (Some(6), Some("slaac"), Some("slaac")), "2. IPv6 with the asked modes");
+    let error = create_rejected(&env.api::<Subnet>(), subnet("v4-modes", json!({"networkRef": {"name": "v6"}, "cidr": "10.0.0.0/24", "ipv6AddressMode": "slaac"}))).await;
+    assert!(error.contains("need an IPv6 cidr"), "3. IPv6 modes on an IPv4 cidr are refused: {error}");
+    env.teardown().await;
+}

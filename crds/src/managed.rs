@@ -84,3 +84,44 @@ macro_rules! managed_object {
         }
     };
 }
+
+/// Declares a managed kind whose spec is the standard `common` (flattened) +
+/// `import` + `resource`, with the standard printer columns (after `columns`),
+/// category `terrane`, the rule "resource, import, or both", and its
+/// [`ManagedObject`] implementation.
+#[macro_export]
+macro_rules! managed_kind {
+    (
+        $(#[$meta:meta])*
+        kind: $kind:ident $kind_name:tt, spec: $spec:ident, short: $short:tt,
+        resource: $resource:ty, filter: $filter:ty,
+        columns: [$($col:tt),*],
+        references: |$this:ident| $refs:expr
+    ) => {
+        $(#[$meta])*
+        #[derive(kube::CustomResource, serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
+        #[kube(
+            group = "terrane.dev", version = "v1alpha1", kind = $kind_name, namespaced,
+            status = "ResourceStatus", category = "terrane", shortname = $short,
+            $(printcolumn = $col,)*
+            printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
+            printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+            printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+            printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+            validation = kube::core::Rule::new("has(self.spec.resource) || has(self.spec.import)").message("spec needs resource, import, or both")
+        )]
+        #[serde(rename_all = "camelCase")]
+        pub struct $spec {
+            #[serde(flatten)]
+            pub common: $crate::common::CommonSpec,
+            /// Take over an existing cloud object instead of creating one.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub import: Option<$crate::common::Import<$filter>>,
+            /// The desired cloud object. Fields left out keep the cloud's value.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub resource: Option<$resource>,
+        }
+
+        $crate::managed_object!($kind, $resource, $filter, |$this| $refs);
+    };
+}

@@ -1,31 +1,16 @@
 //! `Network`: a Neutron network.
 
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{CommonSpec, Import, ResourceStatus};
+use crate::common::ResourceStatus;
 
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
-#[kube(
-    group = "terrane.dev", version = "v1alpha1", kind = "Network", namespaced,
-    status = "ResourceStatus", category = "terrane", shortname = "tnet",
-    printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    validation = kube::core::Rule::new("has(self.spec.resource) || has(self.spec.import)").message("spec needs resource, import, or both")
-)]
-#[serde(rename_all = "camelCase")]
-pub struct NetworkSpec {
-    #[serde(flatten)]
-    pub common: CommonSpec,
-    /// Take over an existing network instead of creating one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import: Option<Import<NetworkFilter>>,
-    /// The network. Fields left out keep the cloud's value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<NetworkResource>,
+crate::managed_kind! {
+    /// A Neutron network.
+    kind: Network "Network", spec: NetworkSpec, short: "tnet",
+    resource: NetworkResource, filter: NetworkFilter,
+    columns: [],
+    references: |_n| Vec::new()
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -59,5 +44,3 @@ pub struct NetworkFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<bool>,
 }
-
-crate::managed_object!(Network, NetworkResource, NetworkFilter, |_n| Vec::new());

@@ -1,30 +1,31 @@
 //! `Port`: a Neutron port with fixed IPs, security groups and allowed address pairs.
 
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{CommonSpec, Import, LocalReference, ResourceStatus};
+use crate::common::{LocalReference, ResourceStatus};
 use crate::managed::Reference;
 
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
-#[kube(
-    group = "terrane.dev", version = "v1alpha1", kind = "Port", namespaced,
-    status = "ResourceStatus", category = "terrane", shortname = "tport",
-    printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    validation = kube::core::Rule::new("has(self.spec.resource) || has(self.spec.import)").message("spec needs resource, import, or both")
-)]
-#[serde(rename_all = "camelCase")]
-pub struct PortSpec {
-    #[serde(flatten)]
-    pub common: CommonSpec,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import: Option<Import<PortFilter>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<PortResource>,
+crate::managed_kind! {
+    /// A Neutron port.
+    kind: Port "Port", spec: PortSpec, short: "tport",
+    resource: PortResource, filter: PortFilter,
+    columns: [],
+    references: |p| {
+    let mut refs = Vec::new();
+    if let Some(r) = &p.spec.resource {
+        refs.push(Reference::new("resource.networkRef", "Network", &r.network_ref.name));
+        for (i, f) in r.fixed_ips.iter().flatten().enumerate() {
+            if let Some(s) = &f.subnet_ref {
+                refs.push(Reference::new(format!("resource.fixedIps[{i}].subnetRef"), "Subnet", &s.name));
+            }
+        }
+        for (i, g) in r.security_group_refs.iter().flatten().enumerate() {
+            refs.push(Reference::new(format!("resource.securityGroupRefs[{i}]"), "SecurityGroup", &g.name));
+        }
+    }
+    refs
+}
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -84,19 +85,3 @@ pub struct PortFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-
-crate::managed_object!(Port, PortResource, PortFilter, |p| {
-    let mut refs = Vec::new();
-    if let Some(r) = &p.spec.resource {
-        refs.push(Reference::new("resource.networkRef", "Network", &r.network_ref.name));
-        for (i, f) in r.fixed_ips.iter().flatten().enumerate() {
-            if let Some(s) = &f.subnet_ref {
-                refs.push(Reference::new(format!("resource.fixedIps[{i}].subnetRef"), "Subnet", &s.name));
-            }
-        }
-        for (i, g) in r.security_group_refs.iter().flatten().enumerate() {
-            refs.push(Reference::new(format!("resource.securityGroupRefs[{i}]"), "SecurityGroup", &g.name));
-        }
-    }
-    refs
-});

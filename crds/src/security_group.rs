@@ -1,30 +1,27 @@
 //! `SecurityGroup`: a Neutron security group with its rules inline.
 
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{CommonSpec, Import, LocalReference, ResourceStatus};
+use crate::common::{LocalReference, ResourceStatus};
 use crate::managed::Reference;
 
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
-#[kube(
-    group = "terrane.dev", version = "v1alpha1", kind = "SecurityGroup", namespaced,
-    status = "ResourceStatus", category = "terrane", shortname = "tsg",
-    printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    validation = kube::core::Rule::new("has(self.spec.resource) || has(self.spec.import)").message("spec needs resource, import, or both")
-)]
-#[serde(rename_all = "camelCase")]
-pub struct SecurityGroupSpec {
-    #[serde(flatten)]
-    pub common: CommonSpec,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import: Option<Import<SecurityGroupFilter>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<SecurityGroupResource>,
+crate::managed_kind! {
+    /// A Neutron security group with its rules.
+    kind: SecurityGroup "SecurityGroup", spec: SecurityGroupSpec, short: "tsg",
+    resource: SecurityGroupResource, filter: SecurityGroupFilter,
+    columns: [],
+    references: |g| {
+    let own = g.metadata.name.clone().unwrap_or_default();
+    g.spec
+        .resource
+        .iter()
+        .flat_map(|r| r.rules.iter().flatten().enumerate())
+        .filter_map(|(i, rule)| rule.remote_group_ref.as_ref().map(|r| (i, r)))
+        .filter(|(_, r)| r.name != own)
+        .map(|(i, r)| Reference::new(format!("resource.rules[{i}].remoteGroupRef"), "SecurityGroup", &r.name))
+        .collect()
+}
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -100,15 +97,3 @@ pub struct SecurityGroupFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-
-crate::managed_object!(SecurityGroup, SecurityGroupResource, SecurityGroupFilter, |g| {
-    let own = g.metadata.name.clone().unwrap_or_default();
-    g.spec
-        .resource
-        .iter()
-        .flat_map(|r| r.rules.iter().flatten().enumerate())
-        .filter_map(|(i, rule)| rule.remote_group_ref.as_ref().map(|r| (i, r)))
-        .filter(|(_, r)| r.name != own)
-        .map(|(i, r)| Reference::new(format!("resource.rules[{i}].remoteGroupRef"), "SecurityGroup", &r.name))
-        .collect()
-});

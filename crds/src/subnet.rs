@@ -1,31 +1,22 @@
 //! `Subnet`: an IPv4 or IPv6 subnet of a Network.
 
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{CommonSpec, Import, LocalReference, ResourceStatus};
+use crate::common::{LocalReference, ResourceStatus};
 use crate::managed::Reference;
 
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
-#[kube(
-    group = "terrane.dev", version = "v1alpha1", kind = "Subnet", namespaced,
-    status = "ResourceStatus", category = "terrane", shortname = "tsubnet",
-    printcolumn = r#"{"name":"CIDR","type":"string","jsonPath":".spec.resource.cidr"}"#,
-    printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    validation = kube::core::Rule::new("has(self.spec.resource) || has(self.spec.import)").message("spec needs resource, import, or both")
-)]
-#[serde(rename_all = "camelCase")]
-pub struct SubnetSpec {
-    #[serde(flatten)]
-    pub common: CommonSpec,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import: Option<Import<SubnetFilter>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<SubnetResource>,
+crate::managed_kind! {
+    /// An IPv4 or IPv6 subnet of a Network.
+    kind: Subnet "Subnet", spec: SubnetSpec, short: "tsubnet",
+    resource: SubnetResource, filter: SubnetFilter,
+    columns: [r#"{"name":"CIDR","type":"string","jsonPath":".spec.resource.cidr"}"#],
+    references: |s| s
+    .spec
+    .resource
+    .iter()
+    .map(|r| Reference::new("resource.networkRef", "Network", &r.network_ref.name))
+    .collect()
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -133,10 +124,3 @@ pub struct SubnetFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cidr: Option<String>,
 }
-
-crate::managed_object!(Subnet, SubnetResource, SubnetFilter, |s| s
-    .spec
-    .resource
-    .iter()
-    .map(|r| Reference::new("resource.networkRef", "Network", &r.network_ref.name))
-    .collect());

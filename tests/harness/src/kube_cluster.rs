@@ -218,15 +218,23 @@ impl Drop for KubeCluster {
     }
 }
 
+/// Signals the process group `pid` leads. `kill -s SIG -- -PGID` is the one
+/// spelling procps' kill reads as a group; never called for pid 0 or 1.
+fn signal_group(pid: u32, signal: &str) {
+    if pid > 1 {
+        let _ = Command::new("kill").args(["-s", signal, "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
+    }
+}
+
 fn terminate(pid: u32) {
     let alive = || Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid);
-    let _ = Command::new("kill").args(["-TERM", &format!("-{pid}")]).stderr(Stdio::null()).status();
+    signal_group(pid, "TERM");
     let deadline = Instant::now() + Duration::from_secs(10);
     while alive() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     if alive() {
-        let _ = Command::new("kill").args(["-KILL", &format!("-{pid}")]).stderr(Stdio::null()).status();
+        signal_group(pid, "KILL");
     }
 }
 
