@@ -191,7 +191,7 @@ async fn run(case: Case) {
     let project = env.cloud.project_id().await.expect("project").unwrap_or_default();
     let all = env.cloud.get(Service::Network, &format!("/v2.0/{}?project_id={project}", case.plural)).await.expect("list").body;
     let uid = dyn_api(&env, k).get("crash").await.expect("get").metadata.uid.unwrap_or_default();
-    let marked: Vec<&Value> = all[case.plural].as_array().into_iter().flatten().filter(|v| v["description"].as_str().is_some_and(|d| d.contains(&uid))).collect();
+    let marked: Vec<&Value> = all[case.plural.replace('-', "_")].as_array().into_iter().flatten().filter(|v| v["description"].as_str().is_some_and(|d| d.contains(&uid))).collect();
     assert_eq!(marked.len(), 1, "8. {k}: exactly one cloud object carries the marker");
     assert_eq!(marked[0]["id"].as_str(), Some(adopted.as_str()), "8. {k}: and it was adopted");
     env.teardown().await;

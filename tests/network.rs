@@ -68,10 +68,10 @@ async fn drift_is_corrected() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let n = cloud_network(&env, &id).await.expect("exists");
-        if n["mtu"].as_i64() == Some(1400) && n["description"].as_str().is_some_and(|d| d.starts_with("keep me")) {
+        if n["mtu"].as_i64() == Some(1400) && n["description"].as_str().is_some_and(|d| d.starts_with("keep me [terrane-uid:")) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "1. drift was not corrected within 60s: {n}");
+        assert!(std::time::Instant::now() < deadline, "1. drift was not corrected (ownership marker included) within 60s: {n}");
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     let events = env.events("drift").await;

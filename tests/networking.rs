@@ -26,7 +26,7 @@ async fn cloud_inventory(cloud: &CloudClient) -> Vec<(String, String)> {
     let mut all = Vec::new();
     for plural in ["networks", "subnets", "routers", "ports", "floatingips", "security-groups"] {
         let r = cloud.get(Service::Network, &format!("/v2.0/{plural}?project_id={project}")).await.expect("list");
-        for item in r.body[plural].as_array().cloned().unwrap_or_default() {
+        for item in r.body[plural.replace('-', "_")].as_array().cloned().unwrap_or_default() {
             all.push((format!("{plural}/{}", item["id"].as_str().unwrap_or_default()), item["description"].as_str().unwrap_or_default().to_string()));
         }
     }

@@ -39,6 +39,13 @@ pub fn keep_marker(description: Option<&str>, current: &str) -> String {
     }
 }
 
+/// The description to send on update: the user's text with this object's
+/// marker (`uid`) when Terrane created it, or with whatever marker the cloud
+/// object already has when it was imported.
+pub fn for_update(description: &str, current: &str, uid: &str, imported: bool) -> String {
+    if imported { keep_marker(Some(description), current) } else { with_marker(Some(description), uid) }
+}
+
 /// True when `description` carries the marker of `uid`.
 pub fn has_marker(description: &str, uid: &str) -> bool {
     !uid.is_empty() && description.ends_with(&format!("{PREFIX}{uid}]"))
@@ -64,6 +71,13 @@ mod tests {
         assert_eq!(keep_marker(Some("new"), "made by hand"), "new");
         assert_eq!(marker_uid("x [terrane-uid:abc]"), Some("abc"));
         assert_eq!(marker_uid("x"), None);
+    }
+
+    #[test]
+    fn an_update_restores_a_removed_marker_of_a_created_object() {
+        assert_eq!(for_update("v2", "changed by hand", "u", false), "v2 [terrane-uid:u]");
+        assert_eq!(for_update("v2", "by hand", "u", true), "v2");
+        assert_eq!(for_update("v2", "x [terrane-uid:other]", "u", true), "v2 [terrane-uid:other]");
     }
 
     #[test]

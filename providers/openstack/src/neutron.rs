@@ -9,10 +9,18 @@ use crate::marker;
 use crate::query::query;
 
 /// One Neutron collection: `networks` / `network`, `subnets` / `subnet`, ...
+/// `plural` is the URL path; list answers use it with `_` for `-`
+/// (`/security-groups` answers `{"security_groups": [...]}`).
 #[derive(Debug, Clone, Copy)]
 pub struct Collection {
     pub plural: &'static str,
     pub singular: &'static str,
+}
+
+impl Collection {
+    fn list_key(&self) -> String {
+        self.plural.replace('-', "_")
+    }
 }
 
 fn parse<T: DeserializeOwned>(value: &Value, what: &str) -> ProviderResult<T> {
@@ -36,14 +44,14 @@ impl Collection {
             pairs.push(("project_id", p));
         }
         let r = c.get(Service::Network, &format!("/v2.0/{}{}", self.plural, query(&pairs))).await?;
-        parse(&r.body[self.plural], self.plural)
+        parse(&r.body[self.list_key()], self.plural)
     }
 
     /// Lists everything matching `filters` in any project the token may see
     /// (shared and external networks of other projects included).
     pub async fn list_visible<T: DeserializeOwned>(&self, c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<T>> {
         let r = c.get(Service::Network, &format!("/v2.0/{}{}", self.plural, query(filters))).await?;
-        parse(&r.body[self.plural], self.plural)
+        parse(&r.body[self.list_key()], self.plural)
     }
 
     /// The objects of the token's project whose description carries `uid`'s marker.

@@ -7,7 +7,7 @@ use terrane_api::{FloatingIPFilter, FloatingIPResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
 use crate::CloudClient;
-use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::marker::{self, strip_marker, with_marker};
 use crate::neutron::{Collection, put_opt, put_pair};
 
 const FIPS: Collection = Collection { plural: "floatingips", singular: "floatingip" };
@@ -108,7 +108,7 @@ impl ExternalKind for FloatingIpKind {
 
     async fn update(&self, c: &CloudClient, d: &Desired<'_, FloatingIPResource>, r: &RemoteFloatingIp, _: &Diff) -> ProviderResult<()> {
         let mut body = association(d)?;
-        put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description)));
+        put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported)));
         FIPS.update(c, &r.id, body).await
     }
 

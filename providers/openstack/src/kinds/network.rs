@@ -7,7 +7,7 @@ use terrane_api::{NetworkFilter, NetworkResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
 use crate::CloudClient;
-use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::marker::{self, strip_marker, with_marker};
 use crate::neutron::{Collection, put_opt, put_pair};
 
 const NETWORKS: Collection = Collection { plural: "networks", singular: "network" };
@@ -105,7 +105,7 @@ impl ExternalKind for NetworkKind {
     }
 
     async fn update(&self, c: &CloudClient, d: &Desired<'_, NetworkResource>, r: &RemoteNetwork, _: &Diff) -> ProviderResult<()> {
-        let description = d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description));
+        let description = d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
         NETWORKS.update(c, &r.id, body(d, description)).await
     }
 

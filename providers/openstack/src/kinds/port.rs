@@ -7,7 +7,7 @@ use terrane_api::{AddressPair, PortFilter, PortResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
 use crate::CloudClient;
-use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::marker::{self, strip_marker, with_marker};
 use crate::neutron::{Collection, put_opt, put_pair};
 
 const PORTS: Collection = Collection { plural: "ports", singular: "port" };
@@ -199,7 +199,7 @@ impl ExternalKind for PortKind {
     }
 
     async fn update(&self, c: &CloudClient, d: &Desired<'_, PortResource>, r: &RemotePort, diff: &Diff) -> ProviderResult<()> {
-        let description = d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description));
+        let description = d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
         let mut body = body(d, description)?;
         // Resending subnet-only fixed IPs would make Neutron pick new addresses.
         if !diff.mutable.iter().any(|f| f.field == "fixedIps")

@@ -7,7 +7,7 @@ use terrane_api::{RouterFilter, RouterResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
 use crate::CloudClient;
-use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::marker::{self, strip_marker, with_marker};
 use crate::neutron::{Collection, put_opt, put_pair};
 
 const ROUTERS: Collection = Collection { plural: "routers", singular: "router" };
@@ -119,7 +119,7 @@ impl ExternalKind for RouterKind {
     }
 
     async fn update(&self, c: &CloudClient, d: &Desired<'_, RouterResource>, r: &RemoteRouter, _: &Diff) -> ProviderResult<()> {
-        let description = d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description));
+        let description = d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
         let mut body = body(d, description)?;
         if d.resource.external_gateway.is_none() && !d.imported && r.external_gateway_info.is_some() {
             body["external_gateway_info"] = json!({});

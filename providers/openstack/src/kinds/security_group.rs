@@ -11,7 +11,7 @@ use terrane_api::{Direction, Ethertype, SecurityGroupFilter, SecurityGroupResour
 use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, ProviderResult};
 
 use crate::CloudClient;
-use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::marker::{self, strip_marker, with_marker};
 use crate::neutron::{Collection, put_opt, put_pair};
 
 const GROUPS: Collection = Collection { plural: "security-groups", singular: "security_group" };
@@ -176,7 +176,7 @@ impl ExternalKind for SecurityGroupKind {
         if diff.mutable.iter().any(|f| f.field == "name" || f.field == "description") {
             let mut body = json!({});
             put_opt(&mut body, "name", d.name(d.resource.name.as_ref()));
-            put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description)));
+            put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported)));
             GROUPS.update(c, &r.id, body).await?;
         }
         if let Some(rules) = wanted_rules(d, &r.id)? {

@@ -7,7 +7,7 @@ use terrane_api::{AllocationPool, HostRoute, SubnetFilter, SubnetResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
 use crate::CloudClient;
-use crate::marker::{keep_marker, strip_marker, with_marker};
+use crate::marker::{self, strip_marker, with_marker};
 use crate::neutron::{Collection, put_opt, put_pair};
 
 const SUBNETS: Collection = Collection { plural: "subnets", singular: "subnet" };
@@ -130,7 +130,7 @@ impl ExternalKind for SubnetKind {
     }
 
     async fn update(&self, c: &CloudClient, d: &Desired<'_, SubnetResource>, r: &RemoteSubnet, _: &Diff) -> ProviderResult<()> {
-        let description = d.resource.description.as_deref().map(|want| keep_marker(Some(want), &r.description));
+        let description = d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
         SUBNETS.update(c, &r.id, mutable_body(d, description)).await
     }
 
