@@ -47,7 +47,6 @@ pub trait ManagedObject:
     fn import(&self) -> Option<&Import<Self::Filter>>;
     fn resource(&self) -> Option<&Self::Resource>;
     fn status(&self) -> Option<&ResourceStatus>;
-    fn status_mut(&mut self) -> &mut Option<ResourceStatus>;
     /// Every Terrane object this one refers to.
     fn references(&self) -> Vec<Reference>;
 }
@@ -73,9 +72,6 @@ macro_rules! managed_object {
             }
             fn status(&self) -> Option<&$crate::common::ResourceStatus> {
                 self.status.as_ref()
-            }
-            fn status_mut(&mut self) -> &mut Option<$crate::common::ResourceStatus> {
-                &mut self.status
             }
             fn references(&self) -> Vec<$crate::managed::Reference> {
                 let $this = self;

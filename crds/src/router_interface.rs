@@ -55,9 +55,6 @@ impl ManagedObject for RouterInterface {
     fn status(&self) -> Option<&ResourceStatus> {
         self.status.as_ref()
     }
-    fn status_mut(&mut self) -> &mut Option<ResourceStatus> {
-        &mut self.status
-    }
     fn references(&self) -> Vec<Reference> {
         vec![
             Reference::new("resource.routerRef", "Router", &self.spec.resource.router_ref.name),

@@ -77,7 +77,7 @@ async fn reconcile(pc: Arc<ProviderConfig>, shared: Arc<Shared>) -> Result<Actio
             Err(e) => (false, reason::TRANSIENT_ERROR, e.to_string()),
         }
     };
-    if !(deleting && !in_use) {
+    if !deleting || in_use {
         write_status(&configs, &pc, ready, why, &message).await?;
     }
     Ok(match (deleting, in_use, ready) {

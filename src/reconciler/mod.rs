@@ -423,14 +423,14 @@ where
         }
         let mut pending = Vec::new();
         for id in &ids {
-            if let Err(e) = self.kind.delete(&cloud, id).await {
-                if !matches!(e, ProviderError::NotFound(_)) {
-                    let mut o = error_outcome(&e, &format!("delete {id}"));
-                    if !e.is_retryable() {
-                        o.verdict.message.push_str(release_hint);
-                    }
-                    return o;
+            if let Err(e) = self.kind.delete(&cloud, id).await
+                && !matches!(e, ProviderError::NotFound(_))
+            {
+                let mut o = error_outcome(&e, &format!("delete {id}"));
+                if !e.is_retryable() {
+                    o.verdict.message.push_str(release_hint);
                 }
+                return o;
             }
             match self.kind.get(&cloud, id, Freshness::Fresh).await {
                 Ok(None) => env.event(obj, Event::normal("Deleted", "Delete", format!("deleted {} {id}", O::KIND))).await,

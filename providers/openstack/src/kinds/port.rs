@@ -75,8 +75,11 @@ fn pairs_body(pairs: &[AddressPair]) -> Value {
 
 pub struct PortKind;
 
-/// Fixed IPs as (subnet ID, address) with the spec's blanks.
-fn wanted_ips(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<(Option<String>, Option<String>)>>> {
+/// A wanted fixed IP: (subnet ID, address), either may be left to the cloud.
+type WantedIp = (Option<String>, Option<String>);
+
+/// Fixed IPs as the spec asks for them.
+fn wanted_ips(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<WantedIp>>> {
     let Some(list) = &d.resource.fixed_ips else { return Ok(None) };
     list.iter()
         .map(|f| {
@@ -96,7 +99,7 @@ fn wanted_groups(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<Str
 }
 
 /// True when every wanted (subnet, address) is matched by one cloud address.
-fn ips_match(want: &[(Option<String>, Option<String>)], cloud: &[RemoteFixedIp]) -> bool {
+fn ips_match(want: &[WantedIp], cloud: &[RemoteFixedIp]) -> bool {
     want.len() == cloud.len()
         && want.iter().all(|(s, a)| {
             cloud.iter().any(|c| s.as_ref().is_none_or(|s| *s == c.subnet_id) && a.as_ref().is_none_or(|a| *a == c.ip_address))
