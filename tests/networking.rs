@@ -238,3 +238,24 @@ async fn port_updates_and_floating_ip_follows_its_port() {
     wait_reason(&env.api::<SecurityGroup>(), "b", "Waiting", "Port/p1").await;
     env.teardown().await;
 }
+
+#[tokio::test]
+async fn router_interface_is_adopted_by_router_and_subnet_after_a_crash() {
+    let mut env = Env::new("rif-crash").await;
+    create(&env.api::<Network>(), obj("Network", "n", json!({"resource": {}}))).await;
+    create(&env.api::<Subnet>(), obj("Subnet", "s", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.70.0.0/24"}}))).await;
+    create(&env.api::<Router>(), obj("Router", "r", json!({"resource": {}}))).await;
+    let router = id_of(&wait_ready(&env.api::<Router>(), "r").await);
+    let subnet = id_of(&wait_ready(&env.api::<Subnet>(), "s").await);
+    env.stop_controller();
+    env.start_controller(&[("TERRANE_FAILPOINT", "after-create")]);
+    create(&env.api::<RouterInterface>(), obj("RouterInterface", "r-s", json!({"resource": {"routerRef": {"name": "r"}, "subnetRef": {"name": "s"}}}))).await;
+    assert_eq!(env.controller.as_mut().and_then(|c| c.wait_exit(60)), Some(86), "1. the controller died at the failpoint");
+    env.start_controller(&[]);
+    let iface = id_of(&wait_ready(&env.api::<RouterInterface>(), "r-s").await);
+    let ports = env.cloud.get(Service::Network, &format!("/v2.0/ports?device_id={router}")).await.expect("ports").body;
+    let on_subnet: Vec<&Value> = ports["ports"].as_array().into_iter().flatten().filter(|p| p["fixed_ips"][0]["subnet_id"].as_str() == Some(subnet.as_str())).collect();
+    assert_eq!(on_subnet.len(), 1, "2. one interface on the subnet, not two");
+    assert_eq!(on_subnet[0]["id"].as_str(), Some(iface.as_str()), "3. and it was adopted");
+    env.teardown().await;
+}

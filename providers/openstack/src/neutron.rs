@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use terrane_provider::{ProviderError, ProviderResult};
+use terrane_provider::{Desired, Diff, ProviderError, ProviderResult, Readiness};
 
 use crate::client::{CloudClient, Service};
 use crate::marker;
@@ -94,4 +94,23 @@ pub fn put_pair<'a>(q: &mut Vec<(&'a str, &'a str)>, key: &'a str, value: Option
     if let Some(v) = value {
         q.push((key, v));
     }
+}
+
+/// Compares the name (the spec's, or the object's name unless imported) and
+/// the description (without the ownership marker) every Neutron object has.
+pub fn check_name_and_description<R>(
+    diff: &mut Diff,
+    d: &Desired<'_, R>,
+    name: Option<&String>,
+    description: Option<&String>,
+    cloud_name: &str,
+    cloud_description: &str,
+) {
+    diff.check("name", d.name(name).as_ref(), &cloud_name.to_string());
+    diff.check("description", description, &marker::strip_marker(cloud_description).to_string());
+}
+
+/// Neutron's `status` field: ERROR is a failure, anything else usable.
+pub fn readiness(what: &str, id: &str, status: &str) -> Readiness {
+    if status == "ERROR" { Readiness::Failed(format!("{what} {id} is in status ERROR")) } else { Readiness::Ready }
 }

@@ -7,8 +7,8 @@ use terrane_api::{NetworkFilter, NetworkResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
 use crate::CloudClient;
-use crate::marker::{self, strip_marker, with_marker};
-use crate::neutron::{Collection, put_opt, put_pair};
+use crate::marker::{self, with_marker};
+use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair, readiness};
 
 const NETWORKS: Collection = Collection { plural: "networks", singular: "network" };
 
@@ -83,8 +83,7 @@ impl ExternalKind for NetworkKind {
     fn diff(&self, d: &Desired<'_, NetworkResource>, r: &RemoteNetwork) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
-        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
         diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
         diff.check("mtu", want.mtu.map(Some).as_ref(), &r.mtu);
         diff.check("portSecurityEnabled", want.port_security_enabled.map(Some).as_ref(), &r.port_security_enabled);
@@ -94,10 +93,7 @@ impl ExternalKind for NetworkKind {
     }
 
     fn readiness(&self, r: &RemoteNetwork) -> Readiness {
-        match r.status.as_str() {
-            "ERROR" => Readiness::Failed(format!("network {} is in status ERROR", r.id)),
-            _ => Readiness::Ready,
-        }
+        readiness("network", &r.id, &r.status)
     }
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, NetworkResource>) -> ProviderResult<String> {

@@ -7,8 +7,8 @@ use terrane_api::{AddressPair, PortFilter, PortResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
 use crate::CloudClient;
-use crate::marker::{self, strip_marker, with_marker};
-use crate::neutron::{Collection, put_opt, put_pair};
+use crate::marker::{self, with_marker};
+use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
 
 const PORTS: Collection = Collection { plural: "ports", singular: "port" };
 
@@ -167,8 +167,7 @@ impl ExternalKind for PortKind {
         if let Ok(net) = d.refs.id("Network", &want.network_ref.name) {
             diff.check_immutable("networkRef", Some(&net.to_string()), &r.network_id);
         }
-        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
-        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
         diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
         diff.check("portSecurityEnabled", want.port_security_enabled.map(Some).as_ref(), &r.port_security_enabled);
         if let Some(pairs) = &want.allowed_address_pairs

@@ -7,8 +7,8 @@ use terrane_api::{RouterFilter, RouterResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
 use crate::CloudClient;
-use crate::marker::{self, strip_marker, with_marker};
-use crate::neutron::{Collection, put_opt, put_pair};
+use crate::marker::{self, with_marker};
+use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair, readiness};
 
 const ROUTERS: Collection = Collection { plural: "routers", singular: "router" };
 
@@ -89,8 +89,7 @@ impl ExternalKind for RouterKind {
     fn diff(&self, d: &Desired<'_, RouterResource>, r: &RemoteRouter) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
-        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
         diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
         let cloud_gw = r.external_gateway_info.as_ref().map(|g| g.network_id.clone());
         match &want.external_gateway {
@@ -108,10 +107,7 @@ impl ExternalKind for RouterKind {
     }
 
     fn readiness(&self, r: &RemoteRouter) -> Readiness {
-        match r.status.as_str() {
-            "ERROR" => Readiness::Failed(format!("router {} is in status ERROR", r.id)),
-            _ => Readiness::Ready,
-        }
+        readiness("router", &r.id, &r.status)
     }
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, RouterResource>) -> ProviderResult<String> {

@@ -11,8 +11,8 @@ use terrane_api::{Direction, Ethertype, SecurityGroupFilter, SecurityGroupResour
 use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, ProviderResult};
 
 use crate::CloudClient;
-use crate::marker::{self, strip_marker, with_marker};
-use crate::neutron::{Collection, put_opt, put_pair};
+use crate::marker::{self, with_marker};
+use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
 
 const GROUPS: Collection = Collection { plural: "security-groups", singular: "security_group" };
 const RULES: Collection = Collection { plural: "security-group-rules", singular: "security_group_rule" };
@@ -149,8 +149,7 @@ impl ExternalKind for SecurityGroupKind {
     fn diff(&self, d: &Desired<'_, SecurityGroupResource>, r: &RemoteSecurityGroup) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
-        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
         diff.check_immutable("stateful", want.stateful.map(Some).as_ref(), &r.stateful);
         if let Ok(Some(rules)) = wanted_rules(d, &r.id) {
             let cloud: BTreeSet<RuleKey> = r.security_group_rules.iter().map(RuleKey::of_remote).collect();

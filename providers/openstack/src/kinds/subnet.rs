@@ -7,8 +7,8 @@ use terrane_api::{AllocationPool, HostRoute, SubnetFilter, SubnetResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
 use crate::CloudClient;
-use crate::marker::{self, strip_marker, with_marker};
-use crate::neutron::{Collection, put_opt, put_pair};
+use crate::marker::{self, with_marker};
+use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
 
 const SUBNETS: Collection = Collection { plural: "subnets", singular: "subnet" };
 
@@ -108,8 +108,7 @@ impl ExternalKind for SubnetKind {
         }
         diff.check_immutable("ipv6AddressMode", want.ipv6_address_mode.map(|m| Some(m.as_str().to_string())).as_ref(), &r.ipv6_address_mode);
         diff.check_immutable("ipv6RaMode", want.ipv6_ra_mode.map(|m| Some(m.as_str().to_string())).as_ref(), &r.ipv6_ra_mode);
-        diff.check("name", d.name(want.name.as_ref()).as_ref(), &r.name);
-        diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
+        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
         diff.check("gatewayIp", wanted_gateway(want).as_ref(), &r.gateway_ip);
         diff.check("enableDhcp", want.enable_dhcp.as_ref(), &r.enable_dhcp);
         diff.check("allocationPools", want.allocation_pools.as_deref().map(sorted).as_ref(), &sorted(&r.allocation_pools));
