@@ -10,11 +10,13 @@ pub mod managed;
 pub mod network;
 pub mod port;
 pub mod provider_config;
+pub mod record_set;
 pub mod router;
 pub mod router_interface;
 mod schema;
 pub mod security_group;
 pub mod subnet;
+pub mod zone;
 
 pub use common::*;
 pub use floating_ip::*;
@@ -22,10 +24,12 @@ pub use managed::{ManagedObject, Reference};
 pub use network::*;
 pub use port::*;
 pub use provider_config::*;
+pub use record_set::*;
 pub use router::*;
 pub use router_interface::*;
 pub use security_group::*;
 pub use subnet::*;
+pub use zone::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -44,5 +48,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         SecurityGroup::crd(),
         Port::crd(),
         FloatingIP::crd(),
+        Zone::crd(),
+        RecordSet::crd(),
     ]
 }

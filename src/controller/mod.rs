@@ -15,9 +15,11 @@ use std::time::Duration;
 
 use kube::runtime::events::{Recorder, Reporter};
 use futures::future::BoxFuture;
-use terrane_api::{FloatingIP, Network, Port, Router, RouterInterface, SecurityGroup, Subnet};
+use terrane_api::{FloatingIP, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Subnet, Zone};
 use terrane_openstack::OpenStackConnector;
-use terrane_openstack::kinds::{FloatingIpKind, NetworkKind, PortKind, RouterInterfaceKind, RouterKind, SecurityGroupKind, SubnetKind};
+use terrane_openstack::kinds::{
+    FloatingIpKind, NetworkKind, PortKind, RecordSetKind, RouterInterfaceKind, RouterKind, SecurityGroupKind, SubnetKind, ZoneKind,
+};
 use tokio::sync::watch;
 
 pub use kind::Timing;
@@ -87,6 +89,8 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
         controller!(SecurityGroup, SecurityGroupKind),
         controller!(Port, PortKind),
         controller!(FloatingIP, FloatingIpKind),
+        controller!(Zone, ZoneKind),
+        controller!(RecordSet, RecordSetKind),
         Box::pin(provider_config::run(shared.clone(), ns, stopped(stop_rx.clone()))),
     ]);
     tracing::info!(resync = ?options.resync, "controllers started");

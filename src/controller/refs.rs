@@ -2,7 +2,7 @@
 
 use kube::Api;
 use kube::api::ListParams;
-use terrane_api::{FloatingIP, ManagedObject, Network, Port, Router, RouterInterface, SecurityGroup, Subnet};
+use terrane_api::{FloatingIP, ManagedObject, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Subnet, Zone};
 
 use crate::reconciler::{EnvError, RefState};
 
@@ -16,6 +16,8 @@ macro_rules! for_each_kind {
         $m!(SecurityGroup);
         $m!(Port);
         $m!(FloatingIP);
+        $m!(Zone);
+        $m!(RecordSet);
     };
 }
 

@@ -170,10 +170,10 @@ async fn teardown_all(env: &Env) {
         }};
     }
     use terrane_api::*;
-    delete_all!(FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
+    delete_all!(RecordSet, Zone, FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let left = count_all!(FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
+        let left = count_all!(RecordSet, Zone, FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
         if left == 0 {
             return;
         }

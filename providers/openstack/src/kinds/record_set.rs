@@ -1,0 +1,138 @@
+//! RecordSet ⇄ Designate `/v2/zones/{zone}/recordsets`; read by ID through
+//! `/v2/recordsets/{id}`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use terrane_api::{RecordSetFilter, RecordSetResource};
+use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
+
+use super::zone::{designate_readiness, get_json, parse};
+use crate::client::Service;
+use crate::marker::{self, strip_marker, with_marker};
+use crate::neutron::{put_opt, put_pair};
+use crate::query::query;
+use crate::CloudClient;
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct RemoteRecordSet {
+    pub id: String,
+    pub zone_id: String,
+    #[serde(default)]
+    pub zone_name: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    #[serde(default)]
+    pub records: Vec<String>,
+    #[serde(default)]
+    pub ttl: Option<i32>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub action: String,
+}
+
+/// `www` in `example.org.` is `www.example.org.`; `@` is the apex.
+fn fqdn(label: &str, zone: &str) -> String {
+    if label == "@" { zone.to_string() } else { format!("{}.{zone}", label.trim_end_matches('.')) }
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+async fn list(c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<RemoteRecordSet>> {
+    let r = c.get(Service::Dns, &format!("/v2/recordsets{}", query(filters))).await?;
+    parse(r.body["recordsets"].clone(), "recordsets")
+}
+
+pub struct RecordSetKind;
+
+#[async_trait]
+impl ExternalKind for RecordSetKind {
+    type Cloud = CloudClient;
+    type Resource = RecordSetResource;
+    type Filter = RecordSetFilter;
+    type Remote = RemoteRecordSet;
+
+    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteRecordSet>> {
+        get_json(c, &format!("/v2/recordsets/{id}")).await?.map(|v| parse(v, "recordset")).transpose()
+    }
+
+    async fn find(&self, c: &CloudClient, f: &RecordSetFilter) -> ProviderResult<Vec<RemoteRecordSet>> {
+        let mut q = Vec::new();
+        put_pair(&mut q, "name", f.name.as_deref());
+        put_pair(&mut q, "type", f.record_type.map(|t| t.as_str()));
+        list(c, &q).await
+    }
+
+    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>) -> ProviderResult<Vec<RemoteRecordSet>> {
+        let pattern = format!("*terrane-uid:{}]", d.uid);
+        let found = list(c, &[("description", &pattern)]).await?;
+        Ok(found.into_iter().filter(|r| r.description.as_deref().is_some_and(|s| marker::has_marker(s, d.uid))).collect())
+    }
+
+    fn id(&self, r: &RemoteRecordSet) -> String {
+        r.id.clone()
+    }
+
+    fn diff(&self, d: &Desired<'_, RecordSetResource>, r: &RemoteRecordSet) -> Diff {
+        let want = d.resource;
+        let mut diff = Diff::default();
+        if let Ok(zone) = d.refs.id("Zone", &want.zone_ref.name) {
+            diff.check_immutable("zoneRef", Some(&zone.to_string()), &r.zone_id);
+        }
+        if let Some(label) = d.name(want.name.as_ref()) {
+            diff.check_immutable("name", Some(&fqdn(&label, &r.zone_name)), &r.name);
+        }
+        diff.check_immutable("type", Some(&want.record_type.as_str().to_string()), &r.record_type);
+        diff.check("records", Some(&sorted(&want.records)), &sorted(&r.records));
+        diff.check("ttl", want.ttl.map(Some).as_ref(), &r.ttl);
+        diff.check("description", want.description.as_ref(), &strip_marker(r.description.as_deref().unwrap_or_default()).to_string());
+        diff
+    }
+
+    fn readiness(&self, r: &RemoteRecordSet) -> Readiness {
+        designate_readiness("record set", &r.name, &r.status, &r.action)
+    }
+
+    async fn create(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>) -> ProviderResult<String> {
+        let r = d.resource;
+        let zone_id = d.refs.id("Zone", &r.zone_ref.name)?;
+        let zone = get_json(c, &format!("/v2/zones/{zone_id}")).await?.ok_or_else(|| ProviderError::Transient(format!("zone {zone_id} is gone")))?;
+        let zone_name = zone["name"].as_str().unwrap_or_default();
+        let label = d.name(r.name.as_ref()).unwrap_or_else(|| "@".into());
+        let mut body = json!({
+            "name": fqdn(&label, zone_name),
+            "type": r.record_type.as_str(),
+            "records": r.records,
+            "description": with_marker(r.description.as_deref(), d.uid),
+        });
+        put_opt(&mut body, "ttl", r.ttl);
+        let answer = c.post(Service::Dns, &format!("/v2/zones/{zone_id}/recordsets"), &body).await?;
+        answer.body["id"].as_str().map(str::to_string).ok_or_else(|| ProviderError::Transient("Designate created a record set but returned no id".into()))
+    }
+
+    async fn update(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>, r: &RemoteRecordSet, _: &Diff) -> ProviderResult<()> {
+        let mut body = json!({ "records": d.resource.records });
+        put_opt(&mut body, "ttl", d.resource.ttl);
+        let current = r.description.as_deref().unwrap_or_default();
+        put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, current, d.uid, d.imported)));
+        c.put(Service::Dns, &format!("/v2/zones/{}/recordsets/{}", r.zone_id, r.id), &body).await?;
+        Ok(())
+    }
+
+    async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
+        let Some(current) = self.get(c, id, Freshness::Fresh).await? else { return Ok(()) };
+        if current.action == "DELETE" {
+            return Ok(());
+        }
+        Ok(c.delete(Service::Dns, &format!("/v2/zones/{}/recordsets/{id}", current.zone_id)).await?)
+    }
+}

@@ -1,0 +1,129 @@
+//! Zone ⇄ Designate `/v2/zones`. Creates and deletes are asynchronous: the
+//! zone is PENDING until the DNS servers have it.
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use terrane_api::{ZoneFilter, ZoneResource};
+use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
+
+use crate::client::Service;
+use crate::marker::{self, strip_marker, with_marker};
+use crate::neutron::put_opt;
+use crate::query::query;
+use crate::CloudClient;
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct RemoteZone {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub ttl: Option<i32>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub serial: Option<i64>,
+}
+
+/// Designate's `status`/`action` pair as readiness.
+pub fn designate_readiness(what: &str, name: &str, status: &str, action: &str) -> Readiness {
+    match status {
+        "ACTIVE" => Readiness::Ready,
+        "ERROR" => Readiness::Failed(format!("{what} {name} went to ERROR (action {action}) in Designate")),
+        other => Readiness::Pending(format!("{what} {name} is {other} ({action})")),
+    }
+}
+
+/// GET a Designate object; `None` on 404.
+pub async fn get_json(c: &CloudClient, path: &str) -> ProviderResult<Option<Value>> {
+    match c.get(Service::Dns, path).await {
+        Ok(r) => Ok(Some(r.body)),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn parse<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> ProviderResult<T> {
+    serde_json::from_value(v).map_err(|e| ProviderError::Transient(format!("unexpected {what} from Designate: {e}")))
+}
+
+async fn list(c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<RemoteZone>> {
+    let r = c.get(Service::Dns, &format!("/v2/zones{}", query(filters))).await?;
+    parse(r.body["zones"].clone(), "zones")
+}
+
+pub struct ZoneKind;
+
+#[async_trait]
+impl ExternalKind for ZoneKind {
+    type Cloud = CloudClient;
+    type Resource = ZoneResource;
+    type Filter = ZoneFilter;
+    type Remote = RemoteZone;
+
+    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteZone>> {
+        get_json(c, &format!("/v2/zones/{id}")).await?.map(|v| parse(v, "zone")).transpose()
+    }
+
+    async fn find(&self, c: &CloudClient, f: &ZoneFilter) -> ProviderResult<Vec<RemoteZone>> {
+        let mut q = Vec::new();
+        crate::neutron::put_pair(&mut q, "name", f.name.as_deref());
+        list(c, &q).await
+    }
+
+    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, ZoneResource>) -> ProviderResult<Vec<RemoteZone>> {
+        let pattern = format!("*terrane-uid:{}]", d.uid);
+        let found = list(c, &[("description", &pattern)]).await?;
+        Ok(found.into_iter().filter(|z| z.description.as_deref().is_some_and(|s| marker::has_marker(s, d.uid))).collect())
+    }
+
+    fn id(&self, r: &RemoteZone) -> String {
+        r.id.clone()
+    }
+
+    fn diff(&self, d: &Desired<'_, ZoneResource>, r: &RemoteZone) -> Diff {
+        let want = d.resource;
+        let mut diff = Diff::default();
+        diff.check_immutable("name", Some(&want.name), &r.name);
+        diff.check("email", Some(&want.email), &r.email);
+        diff.check("ttl", want.ttl.map(Some).as_ref(), &r.ttl);
+        diff.check("description", want.description.as_ref(), &strip_marker(r.description.as_deref().unwrap_or_default()).to_string());
+        diff
+    }
+
+    fn readiness(&self, r: &RemoteZone) -> Readiness {
+        designate_readiness("zone", &r.name, &r.status, &r.action)
+    }
+
+    async fn create(&self, c: &CloudClient, d: &Desired<'_, ZoneResource>) -> ProviderResult<String> {
+        let r = d.resource;
+        let mut body = json!({ "name": r.name, "email": r.email, "type": "PRIMARY", "description": with_marker(r.description.as_deref(), d.uid) });
+        put_opt(&mut body, "ttl", r.ttl);
+        let answer = c.post(Service::Dns, "/v2/zones", &body).await?;
+        answer.body["id"].as_str().map(str::to_string).ok_or_else(|| ProviderError::Transient("Designate created a zone but returned no id".into()))
+    }
+
+    async fn update(&self, c: &CloudClient, d: &Desired<'_, ZoneResource>, r: &RemoteZone, _: &Diff) -> ProviderResult<()> {
+        let mut body = json!({ "email": d.resource.email });
+        put_opt(&mut body, "ttl", d.resource.ttl);
+        let current = r.description.as_deref().unwrap_or_default();
+        put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, current, d.uid, d.imported)));
+        c.request(Service::Dns, Method::PATCH, &format!("/v2/zones/{}", r.id), Some(&body), &[]).await?;
+        Ok(())
+    }
+
+    async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
+        match self.get(c, id, Freshness::Fresh).await? {
+            Some(z) if z.action != "DELETE" => Ok(c.delete(Service::Dns, &format!("/v2/zones/{id}")).await?),
+            _ => Ok(()),
+        }
+    }
+}
