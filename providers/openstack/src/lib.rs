@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod clouds;
 pub mod connector;
+pub mod designate;
 pub mod kinds;
 pub mod marker;
 pub mod neutron;

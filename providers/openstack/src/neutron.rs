@@ -6,6 +6,7 @@ use terrane_provider::{Desired, Diff, ProviderError, ProviderResult, Readiness};
 
 use crate::client::{CloudClient, Service};
 use crate::marker;
+pub use crate::query::{put_opt, put_pair};
 use crate::query::query;
 
 /// One Neutron collection: `networks` / `network`, `subnets` / `subnet`, ...
@@ -79,20 +80,6 @@ impl Collection {
 
     pub async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
         Ok(c.delete(Service::Network, &format!("/v2.0/{}/{id}", self.plural)).await?)
-    }
-}
-
-/// Inserts `key: value` into a JSON object when `value` is given.
-pub fn put_opt<T: serde::Serialize>(body: &mut Value, key: &str, value: Option<T>) {
-    if let Some(v) = value {
-        body[key] = json!(v);
-    }
-}
-
-/// Adds `(key, value)` to a query when `value` is given.
-pub fn put_pair<'a>(q: &mut Vec<(&'a str, &'a str)>, key: &'a str, value: Option<&'a str>) {
-    if let Some(v) = value {
-        q.push((key, v));
     }
 }
 

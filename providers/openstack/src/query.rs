@@ -1,4 +1,4 @@
-//! Query strings for list calls.
+//! Query strings for list calls, and optional fields of request bodies.
 
 /// `?k=v&k2=v2`, percent-encoding values (and keys); empty when `pairs` is.
 pub fn query(pairs: &[(&str, &str)]) -> String {
@@ -17,6 +17,21 @@ fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Inserts `key: value` into a JSON object when `value` is given.
+pub fn put_opt<T: serde::Serialize>(body: &mut serde_json::Value, key: &str, value: Option<T>) {
+    if let Some(v) = value {
+        body[key] = serde_json::json!(v);
+    }
+}
+
+/// Adds `(key, value)` to a query when `value` is given.
+pub fn put_pair<'a>(q: &mut Vec<(&'a str, &'a str)>, key: &'a str, value: Option<&'a str>) {
+    if let Some(v) = value {
+        q.push((key, v));
+    }
+}
+
 
 #[cfg(test)]
 mod tests {

@@ -7,12 +7,11 @@ use serde_json::json;
 use terrane_api::{RecordSetFilter, RecordSetResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
 
-use super::zone::{designate_readiness, get_json, parse};
-use crate::client::Service;
-use crate::marker::{self, strip_marker, with_marker};
-use crate::neutron::{put_opt, put_pair};
-use crate::query::query;
 use crate::CloudClient;
+use crate::client::Service;
+use crate::designate::{Collection, get_json, readiness};
+use crate::marker::{self, strip_marker, with_marker};
+use crate::query::{put_opt, put_pair};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all(serialize = "camelCase"))]
@@ -47,10 +46,7 @@ fn sorted(v: &[String]) -> Vec<String> {
     v
 }
 
-async fn list(c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<RemoteRecordSet>> {
-    let r = c.get(Service::Dns, &format!("/v2/recordsets{}", query(filters))).await?;
-    parse(r.body["recordsets"].clone(), "recordsets")
-}
+const RECORDSETS: Collection = Collection { path: "/v2/recordsets", key: "recordsets" };
 
 pub struct RecordSetKind;
 
@@ -62,20 +58,18 @@ impl ExternalKind for RecordSetKind {
     type Remote = RemoteRecordSet;
 
     async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteRecordSet>> {
-        get_json(c, &format!("/v2/recordsets/{id}")).await?.map(|v| parse(v, "recordset")).transpose()
+        RECORDSETS.get(c, id).await
     }
 
     async fn find(&self, c: &CloudClient, f: &RecordSetFilter) -> ProviderResult<Vec<RemoteRecordSet>> {
         let mut q = Vec::new();
         put_pair(&mut q, "name", f.name.as_deref());
         put_pair(&mut q, "type", f.record_type.map(|t| t.as_str()));
-        list(c, &q).await
+        RECORDSETS.list(c, &q).await
     }
 
     async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>) -> ProviderResult<Vec<RemoteRecordSet>> {
-        let pattern = format!("*terrane-uid:{}]", d.uid);
-        let found = list(c, &[("description", &pattern)]).await?;
-        Ok(found.into_iter().filter(|r| r.description.as_deref().is_some_and(|s| marker::has_marker(s, d.uid))).collect())
+        RECORDSETS.find_owned(c, d.uid).await
     }
 
     fn id(&self, r: &RemoteRecordSet) -> String {
@@ -99,7 +93,7 @@ impl ExternalKind for RecordSetKind {
     }
 
     fn readiness(&self, r: &RemoteRecordSet) -> Readiness {
-        designate_readiness("record set", &r.name, &r.status, &r.action)
+        readiness("record set", &r.name, &r.status, &r.action)
     }
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>) -> ProviderResult<String> {

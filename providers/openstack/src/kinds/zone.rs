@@ -4,15 +4,15 @@
 use async_trait::async_trait;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use terrane_api::{ZoneFilter, ZoneResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
 
-use crate::client::Service;
-use crate::marker::{self, strip_marker, with_marker};
-use crate::neutron::put_opt;
-use crate::query::query;
 use crate::CloudClient;
+use crate::client::Service;
+use crate::designate::{Collection, readiness};
+use crate::marker::{self, strip_marker, with_marker};
+use crate::query::put_opt;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all(serialize = "camelCase"))]
@@ -33,32 +33,7 @@ pub struct RemoteZone {
     pub serial: Option<i64>,
 }
 
-/// Designate's `status`/`action` pair as readiness.
-pub fn designate_readiness(what: &str, name: &str, status: &str, action: &str) -> Readiness {
-    match status {
-        "ACTIVE" => Readiness::Ready,
-        "ERROR" => Readiness::Failed(format!("{what} {name} went to ERROR (action {action}) in Designate")),
-        other => Readiness::Pending(format!("{what} {name} is {other} ({action})")),
-    }
-}
-
-/// GET a Designate object; `None` on 404.
-pub async fn get_json(c: &CloudClient, path: &str) -> ProviderResult<Option<Value>> {
-    match c.get(Service::Dns, path).await {
-        Ok(r) => Ok(Some(r.body)),
-        Err(e) if e.status() == Some(404) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub fn parse<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> ProviderResult<T> {
-    serde_json::from_value(v).map_err(|e| ProviderError::Transient(format!("unexpected {what} from Designate: {e}")))
-}
-
-async fn list(c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<RemoteZone>> {
-    let r = c.get(Service::Dns, &format!("/v2/zones{}", query(filters))).await?;
-    parse(r.body["zones"].clone(), "zones")
-}
+const ZONES: Collection = Collection { path: "/v2/zones", key: "zones" };
 
 pub struct ZoneKind;
 
@@ -70,19 +45,17 @@ impl ExternalKind for ZoneKind {
     type Remote = RemoteZone;
 
     async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteZone>> {
-        get_json(c, &format!("/v2/zones/{id}")).await?.map(|v| parse(v, "zone")).transpose()
+        ZONES.get(c, id).await
     }
 
     async fn find(&self, c: &CloudClient, f: &ZoneFilter) -> ProviderResult<Vec<RemoteZone>> {
         let mut q = Vec::new();
-        crate::neutron::put_pair(&mut q, "name", f.name.as_deref());
-        list(c, &q).await
+        crate::query::put_pair(&mut q, "name", f.name.as_deref());
+        ZONES.list(c, &q).await
     }
 
     async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, ZoneResource>) -> ProviderResult<Vec<RemoteZone>> {
-        let pattern = format!("*terrane-uid:{}]", d.uid);
-        let found = list(c, &[("description", &pattern)]).await?;
-        Ok(found.into_iter().filter(|z| z.description.as_deref().is_some_and(|s| marker::has_marker(s, d.uid))).collect())
+        ZONES.find_owned(c, d.uid).await
     }
 
     fn id(&self, r: &RemoteZone) -> String {
@@ -100,7 +73,7 @@ impl ExternalKind for ZoneKind {
     }
 
     fn readiness(&self, r: &RemoteZone) -> Readiness {
-        designate_readiness("zone", &r.name, &r.status, &r.action)
+        readiness("zone", &r.name, &r.status, &r.action)
     }
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, ZoneResource>) -> ProviderResult<String> {
