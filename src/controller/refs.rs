@@ -46,52 +46,51 @@ pub async fn resolve(client: &kube::Client, ns: &str, kind: &str, name: &str) ->
     Err(EnvError::Store(format!("unknown kind {kind}")))
 }
 
-async fn referrers_of<O: ManagedObject>(client: &kube::Client, ns: &str, kind: &str, name: &str, out: &mut Vec<String>) -> Result<(), EnvError> {
+/// Adds `Kind/name` of every `O` in namespace `ns` for which `keep` holds.
+async fn scan<O: ManagedObject>(client: &kube::Client, ns: &str, keep: &(dyn Fn(&dyn Scanned) -> bool + Sync), out: &mut Vec<String>) -> Result<(), EnvError> {
     let list = Api::<O>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await
         .map_err(|e| EnvError::Store(format!("listing {}s: {e}", O::KIND)))?;
-    for o in list.items {
-        if o.references().iter().any(|r| r.kind == kind && r.name == name) {
-            out.push(format!("{}/{}", O::KIND, o.meta().name.clone().unwrap_or_default()));
-        }
+    for o in list.items.iter().filter(|o| keep(*o)) {
+        out.push(format!("{}/{}", O::KIND, o.meta().name.clone().unwrap_or_default()));
     }
     Ok(())
+}
+
+/// What a scan may look at, for every kind alike.
+pub trait Scanned {
+    fn provider_config(&self) -> &str;
+    fn refers_to(&self, kind: &str, name: &str) -> bool;
+}
+
+impl<O: ManagedObject> Scanned for O {
+    fn provider_config(&self) -> &str {
+        &self.common().provider_config_ref.name
+    }
+    fn refers_to(&self, kind: &str, name: &str) -> bool {
+        self.references().iter().any(|r| r.kind == kind && r.name == name)
+    }
+}
+
+/// Every object of namespace `ns` matching `keep`, as `Kind/name`.
+async fn scan_all(client: &kube::Client, ns: &str, keep: &(dyn Fn(&dyn Scanned) -> bool + Sync)) -> Result<Vec<String>, EnvError> {
+    let mut out = Vec::new();
+    macro_rules! arm {
+        ($t:ident) => {
+            scan::<$t>(client, ns, keep, &mut out).await?;
+        };
+    }
+    for_each_kind!(arm);
+    Ok(out)
 }
 
 /// Every object of namespace `ns` that references `kind/name`.
 pub async fn referrers(client: &kube::Client, ns: &str, kind: &str, name: &str) -> Result<Vec<String>, EnvError> {
-    let mut out = Vec::new();
-    macro_rules! arm {
-        ($t:ident) => {
-            referrers_of::<$t>(client, ns, kind, name, &mut out).await?;
-        };
-    }
-    for_each_kind!(arm);
-    Ok(out)
-}
-
-async fn users_of<O: ManagedObject>(client: &kube::Client, ns: &str, config: &str, out: &mut Vec<String>) -> Result<(), EnvError> {
-    let list = Api::<O>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| EnvError::Store(format!("listing {}s: {e}", O::KIND)))?;
-    for o in list.items {
-        if o.common().provider_config_ref.name == config {
-            out.push(format!("{}/{}", O::KIND, o.meta().name.clone().unwrap_or_default()));
-        }
-    }
-    Ok(())
+    scan_all(client, ns, &|o| o.refers_to(kind, name)).await
 }
 
 /// Every managed object of namespace `ns` that uses ProviderConfig `config`.
 pub async fn provider_config_users(client: &kube::Client, ns: &str, config: &str) -> Result<Vec<String>, EnvError> {
-    let mut out = Vec::new();
-    macro_rules! arm {
-        ($t:ident) => {
-            users_of::<$t>(client, ns, config, &mut out).await?;
-        };
-    }
-    for_each_kind!(arm);
-    Ok(out)
+    scan_all(client, ns, &|o| o.provider_config() == config).await
 }

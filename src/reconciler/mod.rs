@@ -26,6 +26,24 @@ pub struct Outcome {
     pub verdict: Verdict,
 }
 
+/// Writes `result` into `status` and stores it; a failure whose message is
+/// new also becomes a warning Event (repeats of the same failure do not).
+async fn report<O, C, E>(obj: &O, env: &E, mut status: ResourceStatus, result: Outcome, action: &'static str) -> Outcome
+where
+    O: ManagedObject,
+    E: Environment<O, C>,
+{
+    status::apply(&mut status, &result.verdict, obj.meta().generation);
+    let previous = obj.status().and_then(|s| s.condition(terrane_api::CONDITION_READY)).map(|c| c.message.as_str());
+    if !result.verdict.synced && previous != Some(result.verdict.message.as_str()) {
+        env.event(obj, Event::warning(result.verdict.reason, action, result.verdict.message.clone())).await;
+    }
+    match env.save_status(obj, &status).await {
+        Ok(()) => result,
+        Err(e) => env_outcome(&e),
+    }
+}
+
 /// Reconciles objects of one kind with provider kind `K`.
 pub struct Reconciler<K> {
     kind: K,
@@ -81,16 +99,7 @@ where
     {
         let mut status = obj.status().cloned().unwrap_or_default();
         let result = self.apply_inner(obj, env, &mut status).await;
-        let generation = obj.meta().generation;
-        status::apply(&mut status, &result.verdict, generation);
-        let previous = obj.status().and_then(|s| s.condition(terrane_api::CONDITION_READY)).map(|c| c.message.clone());
-        if !result.verdict.synced && previous.as_deref() != Some(result.verdict.message.as_str()) {
-            env.event(obj, Event::warning(result.verdict.reason, "Reconcile", result.verdict.message.clone())).await;
-        }
-        if let Err(e) = env.save_status(obj, &status).await {
-            return env_outcome(&e);
-        }
-        result
+        report(obj, env, status, result, "Reconcile").await
     }
 
     async fn apply_inner<O, E>(&self, obj: &O, env: &E, status: &mut ResourceStatus) -> Outcome
@@ -365,17 +374,10 @@ where
     {
         let mut status = obj.status().cloned().unwrap_or_default();
         let result = self.cleanup_inner(obj, env, &mut status).await;
-        if result.next != Next::Deleted {
-            status::apply(&mut status, &result.verdict, obj.meta().generation);
-            let previous = obj.status().and_then(|s| s.condition(terrane_api::CONDITION_READY)).map(|c| c.message.clone());
-            if !result.verdict.synced && previous.as_deref() != Some(result.verdict.message.as_str()) {
-                env.event(obj, Event::warning(result.verdict.reason, "Delete", result.verdict.message.clone())).await;
-            }
-            if let Err(e) = env.save_status(obj, &status).await {
-                return env_outcome(&e);
-            }
+        if result.next == Next::Deleted {
+            return result;
         }
-        result
+        report(obj, env, status, result, "Delete").await
     }
 
     async fn cleanup_inner<O, E>(&self, obj: &O, env: &E, status: &mut ResourceStatus) -> Outcome

@@ -8,6 +8,7 @@ use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
 use crate::CloudClient;
 use crate::marker::{self, with_marker};
+use crate::query::sorted;
 use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
 
 const PORTS: Collection = Collection { plural: "ports", singular: "port" };
@@ -128,12 +129,6 @@ fn body(d: &Desired<'_, PortResource>, description: Option<String>) -> ProviderR
         body["fixed_ips"] = json!(list);
     }
     Ok(body)
-}
-
-fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
 }
 
 #[async_trait]

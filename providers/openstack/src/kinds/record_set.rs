@@ -11,7 +11,7 @@ use crate::CloudClient;
 use crate::client::Service;
 use crate::designate::{Collection, get_json, readiness};
 use crate::marker::{self, strip_marker, with_marker};
-use crate::query::{put_opt, put_pair};
+use crate::query::{put_opt, put_pair, sorted};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all(serialize = "camelCase"))]
@@ -38,12 +38,6 @@ pub struct RemoteRecordSet {
 /// `www` in `example.org.` is `www.example.org.`; `@` is the apex.
 fn fqdn(label: &str, zone: &str) -> String {
     if label == "@" { zone.to_string() } else { format!("{}.{zone}", label.trim_end_matches('.')) }
-}
-
-fn sorted(v: &[String]) -> Vec<String> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
 }
 
 const RECORDSETS: Collection = Collection { path: "/v2/recordsets", key: "recordsets" };

@@ -8,6 +8,7 @@ use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
 use crate::CloudClient;
 use crate::marker::{self, with_marker};
+use crate::query::sorted;
 use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
 
 const SUBNETS: Collection = Collection { plural: "subnets", singular: "subnet" };
@@ -64,12 +65,6 @@ fn mutable_body(d: &Desired<'_, SubnetResource>, description: Option<String>) ->
     put_opt(&mut body, "dns_nameservers", r.dns_nameservers.clone());
     put_opt(&mut body, "host_routes", r.host_routes.clone());
     body
-}
-
-fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
 }
 
 #[async_trait]
