@@ -33,12 +33,6 @@ async fn cloud_inventory(cloud: &CloudClient) -> Vec<(String, String)> {
     all
 }
 
-fn metrics_port(log: &str) -> Option<u16> {
-    let line = log.lines().find(|l| l.contains("serving /metrics"))?;
-    let clean: String = line.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
-    clean.split("127.0.0.1:").nth(1)?.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
-}
-
 #[tokio::test]
 async fn worked_example_converges_and_deleting_the_namespace_leaves_the_cloud_as_before() {
     let env = Env::without_controller("example").await;
@@ -94,14 +88,10 @@ async fn worked_example_converges_and_deleting_the_namespace_leaves_the_cloud_as
     collect!(FloatingIP, "floatingips");
     made.push((format!("ports/{}", id_of(&env.api::<RouterInterface>().get("web").await.expect("interface"))), String::new()));
     assert_eq!(made.len(), 7, "the example makes 7 cloud objects");
-    let log = env.controller.as_ref().map(|c| c.log_text()).unwrap_or_default();
-    if let Some(port) = metrics_port(&log) {
-        let text = reqwest_free_get(port, "/metrics").await;
-        let requests: u64 = text.lines().filter(|l| l.starts_with("terrane_cloud_requests_total")).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum();
-        let reconciles: u64 = text.lines().filter(|l| l.starts_with("terrane_reconciles_total")).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum();
-        println!("worked example: converged in {:.1}s, {reconciles} reconciles, {requests} cloud requests", converged.as_secs_f64());
-        assert!(requests > 0 && requests < 100, "3. converging costs a bounded number of cloud requests: {requests}");
-        assert!(text.contains("terrane_cloud_request_duration_seconds"), "4. latency histogram exported");
+    if let Some(m) = env.controller_metrics().await {
+        println!("worked example: converged in {:.1}s, {} reconciles, {} cloud requests", converged.as_secs_f64(), m.reconciles, m.requests);
+        assert!(m.requests > 0 && m.requests < 100, "3. converging costs a bounded number of cloud requests: {}", m.requests);
+        assert!(m.text.contains("terrane_cloud_request_duration_seconds"), "4. latency histogram exported");
     }
 
     let ns_name = env.ns.name.clone();
@@ -118,16 +108,6 @@ async fn worked_example_converges_and_deleting_the_namespace_leaves_the_cloud_as
         assert!(!after.iter().any(|(i, _)| i == id), "6. {id} was deleted");
         assert!(uid.is_empty() || !after.iter().any(|(_, d)| d.contains(uid.as_str())), "7. nothing carries the marker of {uid}");
     }
-}
-
-/// GET over plain HTTP on loopback without another client dependency.
-async fn reqwest_free_get(port: u16, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect metrics");
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).await.expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.expect("read");
-    out
 }
 
 #[tokio::test]

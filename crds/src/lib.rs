@@ -5,7 +5,10 @@
 //! `resource`; `status` = [`ResourceStatus`].
 
 pub mod common;
+pub mod flavor;
 pub mod floating_ip;
+pub mod image;
+pub mod key_pair;
 pub mod managed;
 pub mod network;
 pub mod port;
@@ -13,14 +16,18 @@ pub mod provider_config;
 pub mod record_set;
 pub mod router;
 pub mod router_interface;
-mod schema;
 pub mod security_group;
+pub mod server;
 pub mod subnet;
+pub mod volume;
 pub mod zone;
+mod schema;
 
 pub use common::*;
+pub use flavor::*;
 pub use floating_ip::*;
-pub use managed::{ManagedObject, Reference};
+pub use image::*;
+pub use key_pair::*;
 pub use network::*;
 pub use port::*;
 pub use provider_config::*;
@@ -28,8 +35,11 @@ pub use record_set::*;
 pub use router::*;
 pub use router_interface::*;
 pub use security_group::*;
+pub use server::*;
 pub use subnet::*;
+pub use volume::*;
 pub use zone::*;
+pub use managed::{Input, InputSource, ManagedObject, Reference};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -50,5 +60,10 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         FloatingIP::crd(),
         Zone::crd(),
         RecordSet::crd(),
+        Flavor::crd(),
+        Image::crd(),
+        KeyPair::crd(),
+        Volume::crd(),
+        Server::crd(),
     ]
 }

@@ -20,6 +20,39 @@ impl Reference {
     }
 }
 
+/// Where a value the cloud object needs comes from, outside Terrane's own kinds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InputSource {
+    /// One key of a Secret of the object's namespace.
+    SecretKey { name: String, key: String },
+    /// One key of a ConfigMap of the object's namespace.
+    ConfigMapKey { name: String, key: String },
+    /// The public half of an SSH key pair kept in a Secret of the object's
+    /// namespace (`ssh-privatekey`, `ssh-publickey`); generated and stored,
+    /// owned by the object, when the Secret does not exist.
+    GeneratedSshKey { secret: String },
+}
+
+/// A value a spec field takes from an [`InputSource`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Input {
+    /// The spec field it stands for (`resource.userData`): the key under
+    /// which the provider finds the value.
+    pub field: String,
+    pub source: InputSource,
+}
+
+impl Input {
+    /// `Secret/name key k`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            InputSource::SecretKey { name, key } => format!("Secret/{name} key {key:?}"),
+            InputSource::ConfigMapKey { name, key } => format!("ConfigMap/{name} key {key:?}"),
+            InputSource::GeneratedSshKey { secret } => format!("Secret/{secret} (SSH key)"),
+        }
+    }
+}
+
 /// A Terrane kind whose objects stand for one cloud object each.
 ///
 /// The reconciler relies on: `common()` and `resource()` being the spec as the
@@ -49,13 +82,17 @@ pub trait ManagedObject:
     fn status(&self) -> Option<&ResourceStatus>;
     /// Every Terrane object this one refers to.
     fn references(&self) -> Vec<Reference>;
+    /// Every value taken from a Secret or ConfigMap (none by default).
+    fn inputs(&self) -> Vec<Input> {
+        Vec::new()
+    }
 }
 
 /// Implements [`ManagedObject`] for a kind whose spec has the standard
 /// `common` (flattened), `import` and `resource` fields.
 #[macro_export]
 macro_rules! managed_object {
-    ($kind:ty, $resource:ty, $filter:ty, |$this:ident| $refs:expr) => {
+    ($kind:ty, $resource:ty, $filter:ty, |$this:ident| $refs:expr $(, inputs: |$ithis:ident| $inputs:expr)?) => {
         impl $crate::managed::ManagedObject for $kind {
             type Resource = $resource;
             type Filter = $filter;
@@ -77,6 +114,12 @@ macro_rules! managed_object {
                 let $this = self;
                 $refs
             }
+            $(
+            fn inputs(&self) -> Vec<$crate::managed::Input> {
+                let $ithis = self;
+                $inputs
+            }
+            )?
         }
     };
 }
@@ -93,6 +136,7 @@ macro_rules! managed_kind {
         resource: $resource:ty, filter: $filter:ty,
         columns: [$($col:tt),*],
         references: |$this:ident| $refs:expr
+        $(, inputs: |$ithis:ident| $inputs:expr)?
     ) => {
         $(#[$meta])*
         #[derive(kube::CustomResource, serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
@@ -118,6 +162,6 @@ macro_rules! managed_kind {
             pub resource: Option<$resource>,
         }
 
-        $crate::managed_object!($kind, $resource, $filter, |$this| $refs);
+        $crate::managed_object!($kind, $resource, $filter, |$this| $refs $(, inputs: |$ithis| $inputs)?);
     };
 }

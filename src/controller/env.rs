@@ -5,10 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
 use kube::ResourceExt;
 use serde_json::{Value, json};
-use terrane_api::{ManagedObject, ProviderConfig, Reference, ResourceStatus};
+use terrane_api::{Input, ManagedObject, ProviderConfig, Reference, ResourceStatus};
 use terrane_openstack::{CloudClient, OpenStackConnector};
 use terrane_provider::{Connector, ProviderError, ProviderSettings};
 
@@ -20,7 +19,7 @@ use crate::reconciler::{EnvError, Environment, Event, RefState};
 pub struct Shared {
     pub client: kube::Client,
     pub connector: OpenStackConnector,
-    pub recorder: Recorder,
+    pub recorder: super::events::EventRecorder,
 }
 
 /// One reconcile's view of the cluster.
@@ -94,7 +93,12 @@ pub async fn load_provider(client: &kube::Client, ns: &str, name: &str) -> Resul
 #[async_trait]
 impl<O: ManagedObject> Environment<O, CloudClient> for KubeEnv {
     async fn resolve(&self, obj: &O, r: &Reference) -> Result<RefState, EnvError> {
-        refs::resolve(&self.shared.client, &obj.namespace().unwrap_or_default(), r.kind, &r.name).await
+        let in_use = obj.status().is_some_and(|s| s.id.is_some());
+        refs::resolve(&self.shared.client, &obj.namespace().unwrap_or_default(), r.kind, &r.name, in_use).await
+    }
+
+    async fn input(&self, obj: &O, input: &Input) -> Result<Option<String>, EnvError> {
+        super::inputs::value(&self.shared.client, obj, &input.source).await
     }
 
     async fn cloud(&self, obj: &O) -> Result<Arc<CloudClient>, EnvError> {
@@ -116,14 +120,7 @@ impl<O: ManagedObject> Environment<O, CloudClient> for KubeEnv {
     }
 
     async fn event(&self, obj: &O, event: Event) {
-        let ev = KubeEvent {
-            type_: if event.warning { EventType::Warning } else { EventType::Normal },
-            reason: event.reason.into(),
-            note: Some(event.message.chars().take(1000).collect()),
-            action: event.action.into(),
-            secondary: None,
-        };
-        if let Err(e) = self.shared.recorder.publish(&ev, &obj.object_ref(&())).await {
+        if let Err(e) = self.shared.recorder.publish(&event, obj.object_ref(&())).await {
             tracing::warn!(error = %e, "could not record an event");
         }
     }

@@ -1,8 +1,10 @@
 //! `terrane controller`: the Kubernetes driver of the generic reconciler.
 
 mod env;
+mod events;
 mod finalizers;
 mod http;
+mod inputs;
 mod kind;
 mod leader;
 mod provider_config;
@@ -13,12 +15,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::runtime::events::{Recorder, Reporter};
 use futures::future::BoxFuture;
-use terrane_api::{FloatingIP, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Subnet, Zone};
+use terrane_api::{
+    Flavor, FloatingIP, Image, KeyPair, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Server, Subnet, Volume, Zone,
+};
 use terrane_openstack::OpenStackConnector;
 use terrane_openstack::kinds::{
-    FloatingIpKind, NetworkKind, PortKind, RecordSetKind, RouterInterfaceKind, RouterKind, SecurityGroupKind, SubnetKind, ZoneKind,
+    FlavorKind, FloatingIpKind, ImageKind, KeyPairKind, NetworkKind, PortKind, RecordSetKind, RouterInterfaceKind, RouterKind, SecurityGroupKind,
+    ServerKind, SubnetKind, VolumeKind, ZoneKind,
 };
 use tokio::sync::watch;
 
@@ -68,7 +72,7 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
     let shared = Arc::new(env::Shared {
         client: client.clone(),
         connector: OpenStackConnector::new(metrics.clone()),
-        recorder: Recorder::new(client.clone(), Reporter { controller: "terrane".into(), instance: Some(options.identity.clone()) }),
+        recorder: events::EventRecorder::new(client.clone(), options.identity.clone()),
     });
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -91,6 +95,11 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
         controller!(FloatingIP, FloatingIpKind),
         controller!(Zone, ZoneKind),
         controller!(RecordSet, RecordSetKind),
+        controller!(Flavor, FlavorKind),
+        controller!(Image, ImageKind),
+        controller!(KeyPair, KeyPairKind),
+        controller!(Volume, VolumeKind),
+        controller!(Server, ServerKind),
         Box::pin(provider_config::run(shared.clone(), ns, stopped(stop_rx.clone()))),
     ]);
     tracing::info!(resync = ?options.resync, "controllers started");

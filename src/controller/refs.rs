@@ -2,7 +2,9 @@
 
 use kube::Api;
 use kube::api::ListParams;
-use terrane_api::{FloatingIP, ManagedObject, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Subnet, Zone};
+use terrane_api::{
+    Flavor, FloatingIP, Image, KeyPair, ManagedObject, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Server, Subnet, Volume, Zone,
+};
 
 use crate::reconciler::{EnvError, RefState};
 
@@ -18,27 +20,39 @@ macro_rules! for_each_kind {
         $m!(FloatingIP);
         $m!(Zone);
         $m!(RecordSet);
+        $m!(Flavor);
+        $m!(Image);
+        $m!(KeyPair);
+        $m!(Volume);
+        $m!(Server);
     };
 }
 
-async fn state_of<O: ManagedObject>(client: &kube::Client, ns: &str, name: &str) -> Result<RefState, EnvError> {
+async fn state_of<O: ManagedObject>(client: &kube::Client, ns: &str, name: &str, in_use: bool) -> Result<RefState, EnvError> {
     let obj = Api::<O>::namespaced(client.clone(), ns).get_opt(name).await.map_err(|e| EnvError::Store(format!("reading {}/{name}: {e}", O::KIND)))?;
     Ok(match obj {
         None => RefState::Missing,
-        Some(o) if o.meta().deletion_timestamp.is_some() => RefState::NotReady,
+        // Being deleted, but kept (with its cloud object) while referenced: a
+        // referrer that already has its cloud object keeps working until it
+        // lets go; a new one waits.
+        Some(o) if o.meta().deletion_timestamp.is_some() => match o.status().filter(|_| in_use) {
+            Some(s) => s.id.clone().map(|id| RefState::Ready(id, s.resource.clone().unwrap_or_default())).unwrap_or(RefState::NotReady),
+            None => RefState::NotReady,
+        },
         Some(o) => match o.status() {
-            Some(s) if s.is_ready() => s.id.clone().map(RefState::Ready).unwrap_or(RefState::NotReady),
+            Some(s) if s.is_ready() => s.id.clone().map(|id| RefState::Ready(id, s.resource.clone().unwrap_or_default())).unwrap_or(RefState::NotReady),
             _ => RefState::NotReady,
         },
     })
 }
 
-/// The state of `kind/name` in namespace `ns`.
-pub async fn resolve(client: &kube::Client, ns: &str, kind: &str, name: &str) -> Result<RefState, EnvError> {
+/// The state of `kind/name` in namespace `ns`, for a referrer whose cloud
+/// object exists (`in_use`) or not.
+pub async fn resolve(client: &kube::Client, ns: &str, kind: &str, name: &str, in_use: bool) -> Result<RefState, EnvError> {
     macro_rules! arm {
         ($t:ident) => {
             if kind == <$t as ManagedObject>::KIND {
-                return state_of::<$t>(client, ns, name).await;
+                return state_of::<$t>(client, ns, name, in_use).await;
             }
         };
     }

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use terrane_api::{ManagedObject, Reference, ResourceStatus};
+use terrane_api::{Input, ManagedObject, Reference, ResourceStatus};
 use terrane_provider::ProviderError;
 
 /// The state of one referenced object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefState {
-    /// Ready, with its cloud ID.
-    Ready(String),
+    /// Ready, with its cloud ID and observed cloud object (`status.resource`).
+    Ready(String, serde_json::Value),
     /// Exists but is not Ready yet (or is being deleted).
     NotReady,
     /// Does not exist (yet).
@@ -47,6 +47,9 @@ pub enum EnvError {
     /// Credentials or ProviderConfig are missing or wrong.
     #[error("{0}")]
     Credentials(ProviderError),
+    /// A Secret or ConfigMap the spec points at holds something unusable.
+    #[error("{0}")]
+    Invalid(String),
     /// The ProviderConfig named by the spec does not exist (yet).
     #[error("waiting on ProviderConfig/{0}")]
     ProviderConfigMissing(String),
@@ -74,6 +77,9 @@ pub enum Next {
 #[async_trait]
 pub trait Environment<O: ManagedObject, C>: Send + Sync {
     async fn resolve(&self, obj: &O, reference: &Reference) -> Result<RefState, EnvError>;
+    /// The value of `input`; `None` while its Secret, ConfigMap or key does
+    /// not exist. An SSH key input is generated and stored when missing.
+    async fn input(&self, obj: &O, input: &Input) -> Result<Option<String>, EnvError>;
     async fn cloud(&self, obj: &O) -> Result<Arc<C>, EnvError>;
     async fn save_status(&self, obj: &O, status: &ResourceStatus) -> Result<(), EnvError>;
     async fn event(&self, obj: &O, event: Event);

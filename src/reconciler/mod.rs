@@ -77,6 +77,7 @@ fn env_outcome(e: &EnvError) -> Outcome {
     match e {
         EnvError::Store(m) => outcome(Next::Retry, Verdict::new(false, false, reason::TRANSIENT_ERROR, m.clone())),
         EnvError::Credentials(p) => error_outcome(p, "credentials"),
+        EnvError::Invalid(m) => outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, m.clone())),
         EnvError::ProviderConfigMissing(_) => outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, e.to_string())),
     }
 }
@@ -252,9 +253,16 @@ where
         let mut waiting = Vec::new();
         for r in obj.references() {
             match env.resolve(obj, &r).await {
-                Ok(RefState::Ready(id)) => refs.insert(r.kind, &r.name, id),
+                Ok(RefState::Ready(id, resource)) => refs.insert(r.kind, &r.name, id, resource),
                 Ok(RefState::NotReady) => waiting.push(format!("{}/{}", r.kind, r.name)),
                 Ok(RefState::Missing) => waiting.push(format!("{}/{} (not found)", r.kind, r.name)),
+                Err(e) => return Err(env_outcome(&e)),
+            }
+        }
+        for input in obj.inputs() {
+            match env.input(obj, &input).await {
+                Ok(Some(value)) => refs.insert_input(&input.field, value),
+                Ok(None) => waiting.push(format!("{} (not found)", input.describe())),
                 Err(e) => return Err(env_outcome(&e)),
             }
         }

@@ -28,7 +28,13 @@ middleware() {
   authtoken
 }
 
-write() { mkdir -p "$(dirname "$1")"; cat > "$1"; }
+# write FILE: stdin to FILE, leaving FILE (and its mtime) alone when unchanged,
+# so start_daemon restarts only daemons whose configuration changed.
+write() {
+  mkdir -p "$(dirname "$1")"
+  local tmp; tmp="$(mktemp)"; cat > "$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else cat "$tmp" > "$1"; rm -f "$tmp"; fi
+}
 
 write /etc/mysql/mariadb.conf.d/99-terrane.cnf <<INI
 [mysqld]
@@ -69,6 +75,8 @@ use_stderr = true
 host = ostest
 my_ip = 127.0.0.1
 compute_driver = fake.FakeDriver
+# One compute host: a resize lands on the same host.
+allow_resize_to_same_host = true
 enabled_apis = osapi_compute
 osapi_compute_listen = 127.0.0.1
 osapi_compute_workers = 1
@@ -180,6 +188,11 @@ filesystem_store_datadir = /var/lib/glance/staging/
 filesystem_store_datadir = /var/lib/glance/tasks_work_dir/
 [oslo_concurrency]
 lock_path = /var/lib/glance/tmp
+[import_filtering_opts]
+# web-download from any port: the tests serve images on a loopback port...
+allowed_ports = []
+# ...and from loopback, which Glance refuses unless the host is allow-listed.
+allowed_hosts = [127.0.0.1]
 $(middleware)
 INI
 mkdir -p /var/lib/glance/images /var/lib/glance/staging /var/lib/glance/tasks_work_dir /var/lib/glance/tmp

@@ -12,10 +12,20 @@ log() { printf '%s ground: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # start_daemon NAME CMD... : runs CMD in its own session, logs to $LOG_DIR/NAME.log,
-# records its PID in $RUN_DIR/NAME.pid. Does nothing when that PID is alive.
+# records its PID in $RUN_DIR/NAME.pid. Does nothing when that PID is alive,
+# unless a file among CMD's arguments (its configuration) changed since it
+# started: then it is restarted.
 start_daemon() {
   local name="$1"; shift
-  if daemon_alive "$name"; then return 0; fi
+  if daemon_alive "$name"; then
+    local pidf="$RUN_DIR/$name.pid" arg changed=""
+    for arg in "$@"; do [ -f "$arg" ] && [ "$arg" -nt "$pidf" ] && changed="$arg"; done
+    [ -z "$changed" ] && return 0
+    log "restarting $name: $changed changed"
+    kill -s TERM -- "-$(cat "$pidf")" 2>/dev/null || true
+    local i; for i in $(seq 1 40); do daemon_alive "$name" || break; sleep 0.25; done
+    kill -s KILL -- "-$(cat "$pidf")" 2>/dev/null || true
+  fi
   setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/$name.pid"
 }

@@ -137,6 +137,17 @@ impl Env {
         self.controller = None;
     }
 
+    /// What the running controller's `/metrics` says.
+    pub async fn controller_metrics(&self) -> Option<ControllerMetrics> {
+        let log = self.controller.as_ref()?.log_text();
+        let line = log.lines().find(|l| l.contains("serving /metrics"))?;
+        let clean: String = line.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
+        let port: u16 = clean.split("127.0.0.1:").nth(1)?.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()?;
+        let text = plain_http_get(port, "/metrics").await;
+        let sum = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum();
+        Some(ControllerMetrics { requests: sum("terrane_cloud_requests_total"), reconciles: sum("terrane_reconciles_total"), text })
+    }
+
     /// Events recorded for `name`, as `reason: note` lines.
     pub async fn events(&self, name: &str) -> Vec<String> {
         let events: Api<Event> = self.api();
@@ -150,9 +161,20 @@ impl Env {
 
     /// Deletes every Terrane object of the namespace, waits until they are
     /// gone (so the cloud is clean), then the namespace.
+    /// With a controller running, also waits until the namespace is gone
+    /// (the controller releases the ProviderConfig and Secret last).
     pub async fn teardown(self) {
         teardown_all(&self).await;
+        let (client, name, watching) = (self.ns.client.clone(), self.ns.name.clone(), self.controller.is_some());
         self.ns.delete().await.expect("delete namespace");
+        if watching {
+            let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while namespaces.get_opt(&name).await.ok().flatten().is_some() {
+                assert!(Instant::now() < deadline, "teardown: namespace {name} still there after 60s");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
     }
 }
 
@@ -170,16 +192,33 @@ async fn teardown_all(env: &Env) {
         }};
     }
     use terrane_api::*;
-    delete_all!(RecordSet, Zone, FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
+    delete_all!(RecordSet, Zone, Server, Volume, KeyPair, Image, Flavor, FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let left = count_all!(RecordSet, Zone, FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
+        let left = count_all!(RecordSet, Zone, Server, Volume, KeyPair, Image, Flavor, FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
         if left == 0 {
             return;
         }
         assert!(Instant::now() < deadline, "teardown: {left} objects still present after 120s");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Totals from a controller's `/metrics`.
+pub struct ControllerMetrics {
+    pub requests: u64,
+    pub reconciles: u64,
+    pub text: String,
+}
+
+/// GET over plain HTTP on loopback without another client dependency.
+async fn plain_http_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect metrics");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).await.expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    out
 }
 
 pub async fn secret(ns: &TestNamespace, name: &str, clouds_yaml: &str) {

@@ -25,23 +25,58 @@ pub enum Freshness {
     Cached { max_age_secs: u64 },
 }
 
-/// The cloud IDs of the Terrane objects a spec references, by `(kind, name)`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResolvedRefs(BTreeMap<(String, String), String>);
+/// What the reconciler resolved before calling the provider: the cloud ID
+/// and observed cloud object (`status.resource`) of every Terrane object the
+/// spec references, by `(kind, name)`, and the value of every input (Secret
+/// or ConfigMap key) by spec field. `Debug` never shows input values: they
+/// may be secrets.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ResolvedRefs {
+    refs: BTreeMap<(String, String), (String, serde_json::Value)>,
+    inputs: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for ResolvedRefs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedRefs")
+            .field("ids", &self.refs.iter().map(|(k, v)| (k, &v.0)).collect::<Vec<_>>())
+            .field("inputs", &self.inputs.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl ResolvedRefs {
-    pub fn insert(&mut self, kind: &str, name: &str, id: impl Into<String>) {
-        self.0.insert((kind.to_string(), name.to_string()), id.into());
+    pub fn insert(&mut self, kind: &str, name: &str, id: impl Into<String>, resource: serde_json::Value) {
+        self.refs.insert((kind.to_string(), name.to_string()), (id.into(), resource));
+    }
+
+    pub fn insert_input(&mut self, field: &str, value: String) {
+        self.inputs.insert(field.to_string(), value);
+    }
+
+    fn entry(&self, kind: &str, name: &str) -> ProviderResult<&(String, serde_json::Value)> {
+        self.refs
+            .get(&(kind.to_string(), name.to_string()))
+            .ok_or_else(|| crate::ProviderError::invalid(format!("reference to {kind}/{name} was not resolved")))
     }
 
     /// The cloud ID of `kind/name`. The reconciler resolves every reference
     /// the object lists before calling the provider, so a missing entry is a
     /// bug of the kind's `references()`; it is reported as invalid configuration.
     pub fn id(&self, kind: &str, name: &str) -> ProviderResult<&str> {
-        self.0
-            .get(&(kind.to_string(), name.to_string()))
-            .map(String::as_str)
-            .ok_or_else(|| crate::ProviderError::invalid(format!("reference to {kind}/{name} was not resolved")))
+        self.entry(kind, name).map(|e| e.0.as_str())
+    }
+
+    /// The referenced object as its provider observed it (`status.resource`,
+    /// `Null` when not recorded). Same errors as [`ResolvedRefs::id`].
+    pub fn resource(&self, kind: &str, name: &str) -> ProviderResult<&serde_json::Value> {
+        self.entry(kind, name).map(|e| &e.1)
+    }
+
+    /// The value of the input standing for spec `field`; `None` when the
+    /// object declares no such input.
+    pub fn input(&self, field: &str) -> Option<&str> {
+        self.inputs.get(field).map(String::as_str)
     }
 }
 

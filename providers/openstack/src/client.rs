@@ -43,6 +43,22 @@ pub enum Service {
 }
 
 impl Service {
+    /// The catalog types that name this service, preferred first.
+    pub fn catalog_types(self) -> &'static [&'static str] {
+        match self {
+            Self::BlockStorage => &["block-storage", "volumev3", "volume"],
+            Self::ContainerInfra => &["container-infra", "container"],
+            _ => std::slice::from_ref(match self {
+                Self::Identity => &"identity",
+                Self::Compute => &"compute",
+                Self::Network => &"network",
+                Self::Image => &"image",
+                _ => &"dns",
+            }),
+        }
+    }
+
+    /// The service's main catalog type, used in messages and metrics.
     pub fn catalog_type(self) -> &'static str {
         match self {
             Self::Identity => "identity",
@@ -277,7 +293,10 @@ impl CloudClient {
         let mut reauthenticated = false;
         loop {
             let session = self.session().await?;
-            let base = auth::endpoint(&session.catalog, name, &self.cloud.interface, self.cloud.region.as_deref())
+            let base = service
+                .catalog_types()
+                .iter()
+                .find_map(|t| auth::endpoint(&session.catalog, t, &self.cloud.interface, self.cloud.region.as_deref()))
                 .ok_or_else(|| CloudError::ServiceMissing {
                     service: name,
                     interface: self.cloud.interface.clone(),
@@ -376,7 +395,13 @@ pub fn error_message(body: &Value) -> String {
             _ => None,
         }
     }
-    from(body).unwrap_or_else(|| "no error message".into())
+    from(body).map(|m| tidy(&m)).filter(|m| !m.is_empty()).unwrap_or_else(|| "no error message".into())
+}
+
+/// One line of text: HTML line breaks (webob's error pages) and runs of
+/// whitespace become single spaces.
+fn tidy(message: &str) -> String {
+    message.replace("<br />", " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -387,6 +412,7 @@ mod tests {
     #[test]
     fn error_messages_of_each_service_shape() {
         assert_eq!(error_message(&json!({"NeutronError": {"type": "X", "message": "bad cidr", "detail": ""}})), "bad cidr");
+        assert_eq!(error_message(&json!({"message": "URI does not pass filtering: http://x<br /><br />\n\n\n"})), "URI does not pass filtering: http://x");
         assert_eq!(error_message(&json!({"badRequest": {"message": "flavor", "code": 400}})), "flavor");
         assert_eq!(error_message(&json!({"message": "zone exists", "code": 409})), "zone exists");
         assert_eq!(error_message(&json!("<html>oops</html>")), "<html>oops</html>");

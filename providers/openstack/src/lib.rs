@@ -11,6 +11,7 @@ pub mod marker;
 pub mod neutron;
 pub mod query;
 pub mod ratelimit;
+pub mod rest;
 
 pub use client::{ApiResponse, ClientOptions, CloudClient, CloudError, Service};
 pub use clouds::{CloudConfig, CloudsError};

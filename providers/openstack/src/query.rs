@@ -9,7 +9,8 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
     format!("?{}", encoded.join("&"))
 }
 
-fn encode(s: &str) -> String {
+/// Percent-encodes one query value or path segment.
+pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use terrane_api::{RecordSetFilter, RecordSetResource};
+use terrane_api::{RecordSetFilter, RecordSetResource, RecordType};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
 
 use crate::CloudClient;
@@ -38,6 +38,34 @@ pub struct RemoteRecordSet {
 /// `www` in `example.org.` is `www.example.org.`; `@` is the apex.
 fn fqdn(label: &str, zone: &str) -> String {
     if label == "@" { zone.to_string() } else { format!("{}.{zone}", label.trim_end_matches('.')) }
+}
+
+/// `records` plus the addresses of every `recordsFrom` object of the record's
+/// family (a FloatingIP's address; a Server's fixed addresses), sorted and
+/// without repeats.
+fn records(d: &Desired<'_, RecordSetResource>) -> Vec<String> {
+    let r = d.resource;
+    let family = if r.record_type == RecordType::AAAA { 6 } else { 4 };
+    let mut out = r.records.clone();
+    for source in &r.records_from {
+        if let Some(f) = &source.floating_ip_ref
+            && let Ok(fip) = d.refs.resource("FloatingIP", &f.name)
+            && let Some(addr) = fip["floatingIpAddress"].as_str()
+        {
+            out.push(addr.to_string());
+        }
+        if let Some(s) = &source.server_ref
+            && let Ok(server) = d.refs.resource("Server", &s.name)
+        {
+            let addrs = server["addresses"].as_array().into_iter().flatten();
+            let own = addrs.filter(|a| a["version"].as_u64() == Some(family) && a["type"] == "fixed");
+            out.extend(own.filter_map(|a| a["addr"].as_str().map(str::to_string)));
+        }
+    }
+    out.retain(|a| a.parse::<std::net::IpAddr>().map(|ip| ip.is_ipv6() == (family == 6)).unwrap_or(true));
+    let mut out = sorted(&out);
+    out.dedup();
+    out
 }
 
 const RECORDSETS: Collection = Collection { path: "/v2/recordsets", key: "recordsets" };
@@ -80,7 +108,7 @@ impl ExternalKind for RecordSetKind {
             diff.check_immutable("name", Some(&fqdn(&label, &r.zone_name)), &r.name);
         }
         diff.check_immutable("type", Some(&want.record_type.as_str().to_string()), &r.record_type);
-        diff.check("records", Some(&sorted(&want.records)), &sorted(&r.records));
+        diff.check("records", Some(&records(d)), &sorted(&r.records));
         diff.check("ttl", want.ttl.map(Some).as_ref(), &r.ttl);
         diff.check("description", want.description.as_ref(), &strip_marker(r.description.as_deref().unwrap_or_default()).to_string());
         diff
@@ -99,7 +127,7 @@ impl ExternalKind for RecordSetKind {
         let mut body = json!({
             "name": fqdn(&label, zone_name),
             "type": r.record_type.as_str(),
-            "records": r.records,
+            "records": records(d),
             "description": with_marker(r.description.as_deref(), d.uid),
         });
         put_opt(&mut body, "ttl", r.ttl);
@@ -108,7 +136,7 @@ impl ExternalKind for RecordSetKind {
     }
 
     async fn update(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>, r: &RemoteRecordSet, _: &Diff) -> ProviderResult<()> {
-        let mut body = json!({ "records": d.resource.records });
+        let mut body = json!({ "records": records(d) });
         put_opt(&mut body, "ttl", d.resource.ttl);
         let current = r.description.as_deref().unwrap_or_default();
         put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, current, d.uid, d.imported)));

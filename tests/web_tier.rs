@@ -1,0 +1,125 @@
+//! The README's web-tier example, end to end: one apply of
+//! deploy/examples/web-tier.yaml, everything Ready, DNS answering with the
+//! floating IPs, and deleting the namespace leaves the cloud exactly as it was.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use serde_json::{Value, json};
+use support::*;
+use terrane_openstack::CloudClient;
+use terrane_openstack::rest::{DESIGNATE, NOVA};
+
+/// Every object of the demo project in Neutron, Nova and Designate, as `collection/id`.
+async fn inventory(cloud: &CloudClient) -> BTreeSet<String> {
+    let project = cloud.project_id().await.expect("project").unwrap_or_default();
+    let mut all = BTreeSet::new();
+    for plural in ["networks", "subnets", "routers", "ports", "floatingips", "security-groups"] {
+        let r = cloud.get(terrane_openstack::Service::Network, &format!("/v2.0/{plural}?project_id={project}")).await.expect("list");
+        for item in r.body[plural.replace('-', "_")].as_array().cloned().unwrap_or_default() {
+            all.insert(format!("{plural}/{}", item["id"].as_str().unwrap_or_default()));
+        }
+    }
+    let servers = NOVA.get(cloud, "/servers").await.expect("servers");
+    all.extend(servers["servers"].as_array().into_iter().flatten().map(|s| format!("servers/{}", s["id"].as_str().unwrap_or_default())));
+    let keys = NOVA.get(cloud, "/os-keypairs").await.expect("key pairs");
+    all.extend(keys["keypairs"].as_array().into_iter().flatten().map(|k| format!("keypairs/{}", k["keypair"]["name"].as_str().unwrap_or_default())));
+    let zones = DESIGNATE.get(cloud, "/v2/zones").await.expect("zones");
+    all.extend(zones["zones"].as_array().into_iter().flatten().map(|z| format!("zones/{}", z["id"].as_str().unwrap_or_default())));
+    all
+}
+
+fn api_for(client: &kube::Client, ns: &str, kind: &str) -> Api<DynamicObject> {
+    let crd = terrane_api::crds().into_iter().find(|c| c.spec.names.kind == kind).unwrap_or_else(|| panic!("no CRD for {kind}"));
+    let gvk = GroupVersionKind::gvk(terrane_api::GROUP, terrane_api::VERSION, kind);
+    Api::namespaced_with(client.clone(), ns, &ApiResource::from_gvk_with_plural(&gvk, &crd.spec.names.plural))
+}
+
+fn ready(o: &DynamicObject) -> bool {
+    o.data["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+fn dig(name: &str) -> BTreeSet<String> {
+    let out = std::process::Command::new("dig").args(["+short", "@127.0.0.1", name, "A"]).output().expect("run dig");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn web_tier_converges_resolves_and_leaves_no_trace() {
+    let mut env = Env::without_controller("webtier").await;
+    let before = inventory(&env.cloud).await;
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples/web-tier.yaml")).expect("example");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("example YAML");
+    let zone = format!("{}.terrane.test.", unique("web"));
+    let client = env.ns.client.clone();
+    let ns = env.ns.name.clone();
+    let started = Instant::now();
+    env.start_controller(&[]);
+    let mut objects = Vec::new();
+    for mut doc in docs {
+        doc["spec"]["providerConfigRef"]["name"] = json!(PROVIDER);
+        if doc["kind"] == "Zone" {
+            doc["spec"]["resource"]["name"] = json!(zone);
+        }
+        let kind = doc["kind"].as_str().expect("kind").to_string();
+        let obj: DynamicObject = serde_json::from_value(doc).expect("object");
+        let name = obj.metadata.name.clone().expect("name");
+        api_for(&client, &ns, &kind).create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("1. the API accepts {kind}/{name}: {e}"));
+        objects.push((kind, name));
+    }
+    assert_eq!(objects.len(), 18, "the example declares 18 objects");
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let mut waiting = Vec::new();
+        for (kind, name) in &objects {
+            let o = api_for(&client, &ns, kind).get(name).await.expect("get");
+            if !ready(&o) {
+                let message = o.data["status"]["conditions"][0]["message"].as_str().unwrap_or("no status yet").to_string();
+                waiting.push(format!("{kind}/{name}: {message}"));
+            }
+        }
+        if waiting.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "2. everything Ready within 240s; still waiting: {waiting:#?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let converged = started.elapsed();
+    let metrics = env.controller_metrics().await;
+
+    // 3. DNS answers with both floating IPs, and with web-1's own address.
+    let mut fips = BTreeSet::new();
+    for name in ["web-1", "web-2"] {
+        let o = api_for(&client, &ns, "FloatingIP").get(name).await.expect("fip");
+        fips.insert(o.data["status"]["resource"]["floatingIpAddress"].as_str().expect("address").to_string());
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while dig(&format!("www.{zone}")) != fips || dig(&format!("web-1.{zone}")) != BTreeSet::from(["10.0.2.11".to_string()]) {
+        assert!(Instant::now() < deadline, "3. www answers {fips:?} and web-1 answers 10.0.2.11: {:?} {:?}", dig(&format!("www.{zone}")), dig(&format!("web-1.{zone}")));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let during = inventory(&env.cloud).await;
+    let made: Vec<&String> = during.difference(&before).collect();
+    let (requests, reconciles) = metrics.as_ref().map(|m| (m.requests, m.reconciles)).unwrap_or_default();
+    println!("web tier: {} objects Ready in {:.1}s; {} cloud objects made; {requests} cloud requests, {reconciles} reconciles", objects.len(), converged.as_secs_f64(), made.len());
+    assert!(requests > 0 && requests < 300, "the controller's cloud requests are bounded: {requests}");
+    assert!(made.iter().filter(|m| m.starts_with("servers/")).count() == 2, "4. two servers: {made:?}");
+
+    // 5. Deleting the namespace deletes every cloud object it made, and nothing else.
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let deleting = Instant::now();
+    namespaces.delete(&ns, &Default::default()).await.expect("delete namespace");
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while namespaces.get_opt(&ns).await.expect("get ns").is_some() {
+        assert!(Instant::now() < deadline, "5. the namespace is gone within 240s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!("web tier: namespace deleted in {:.1}s", deleting.elapsed().as_secs_f64());
+    let after = inventory(&env.cloud).await;
+    assert_eq!(after, before, "6. the cloud is exactly as before: left over {:?}, lost {:?}", after.difference(&before).collect::<Vec<_>>(), before.difference(&after).collect::<Vec<_>>());
+    assert!(dig(&format!("www.{zone}")).is_empty(), "7. the name no longer resolves");
+}
