@@ -281,7 +281,10 @@ async fn nova_fault_flavor_needs_admin_and_missing_block_storage() {
     assert!(env.events("big").await.iter().any(|e| e.contains("No valid host")), "5. and as a warning event");
 
     // 6. A cloud without block storage: the Volume says so, without a crash loop.
-    create(&env.api::<Volume>(), obj("Volume", "data", json!({"resource": {"size": 1}}))).await;
+    // (A region of the ground's catalog with no services stands for such a cloud.)
+    create(&env.ns.api::<ProviderConfig>(), json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "ProviderConfig", "metadata": {"name": "no-volumes"},
+        "spec": {"openstack": {"cloud": "demo", "region": "EmptyRegion", "credentialsSecretRef": {"name": "ground-clouds"}}}})).await;
+    create(&env.api::<Volume>(), obj("Volume", "data", json!({"providerConfigRef": {"name": "no-volumes"}, "resource": {"size": 1}}))).await;
     let vol = wait_reason(&env.api::<Volume>(), "data", "Unrecoverable", "block-storage").await;
     assert!(vol.status.is_some_and(|s| s.id.is_none() && s.pending_create.is_none()), "nothing was created");
     env.api::<Volume>().delete("data", &Default::default()).await.expect("delete volume");
@@ -295,5 +298,78 @@ async fn nova_fault_flavor_needs_admin_and_missing_block_storage() {
     env.api::<Flavor>().delete("huge", &Default::default()).await.expect("delete flavor");
     wait_gone(&env.api::<Flavor>(), "huge", 60).await;
     assert!(nova(&env.cloud, &format!("/flavors/{}", id_of(&flavor))).await.is_none(), "flavor gone");
+    env.teardown().await;
+}
+
+async fn cinder(cloud: &CloudClient, id: &str) -> Option<Value> {
+    terrane_openstack::rest::CINDER.get_opt(cloud, &format!("/volumes/{id}")).await.expect("Cinder answers").map(|v| v["volume"].clone())
+}
+
+#[tokio::test]
+async fn volumes_extend_attach_boot_a_server_and_detach() {
+    let env = Env::new("volume").await;
+    // 1. A volume is created, carrying the ownership marker in its metadata.
+    create(&env.api::<Volume>(), obj("Volume", "data", json!({"resource": {"size": 2, "description": "logs"}}))).await;
+    let data = wait_ready(&env.api::<Volume>(), "data").await;
+    let data_id = id_of(&data);
+    let v = cinder(&env.cloud, &data_id).await.expect("1. Cinder has the volume");
+    assert_eq!((v["status"].as_str(), v["size"].as_i64()), (Some("available"), Some(2)));
+    assert_eq!(v["metadata"]["terrane-uid"].as_str(), data.metadata.uid.as_deref());
+
+    // 2. The name changes in place; shrinking is refused at admission.
+    merge(&env.api::<Volume>(), "data", json!({"spec": {"resource": {"name": "logs"}}})).await.expect("patch");
+    let cloud = env.cloud.clone();
+    eventually(60, "2. renamed", || async { cinder(&cloud, &data_id).await.unwrap_or_default()["name"] == json!("logs") }).await;
+    let refused = merge(&env.api::<Volume>(), "data", json!({"spec": {"resource": {"size": 1}}})).await;
+    assert!(format!("{refused:?}").contains("size cannot shrink"), "{refused:?}");
+
+    // 2b. A larger size asks Cinder to extend. The ground's fake volume driver cannot
+    // extend, so Cinder marks the volume error_extending: that failure reaches the condition.
+    create(&env.api::<Volume>(), obj("Volume", "grow", json!({"resource": {"size": 1}}))).await;
+    wait_ready(&env.api::<Volume>(), "grow").await;
+    merge(&env.api::<Volume>(), "grow", json!({"spec": {"resource": {"size": 2}}})).await.expect("patch");
+    wait_reason(&env.api::<Volume>(), "grow", "Unrecoverable", "error_extending").await;
+    env.api::<Volume>().delete("grow", &Default::default()).await.expect("delete");
+    wait_gone(&env.api::<Volume>(), "grow", 60).await;
+
+    // 3. A server boots from one volume and has the other attached.
+    imported_flavor(&env, "tiny", "m1.tiny").await;
+    create(&env.api::<Network>(), obj("Network", "n", json!({"resource": {}}))).await;
+    create(&env.api::<Subnet>(), obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.22.0.0/24"}}))).await;
+    create(&env.api::<Volume>(), obj("Volume", "root", json!({"resource": {"size": 1, "bootable": true}}))).await;
+    create(&env.api::<Server>(), obj("Server", "vm", json!({"resource": {"flavorRef": {"name": "tiny"}, "bootVolumeRef": {"name": "root"},
+        "volumeRefs": [{"name": "data"}], "networks": [{"networkRef": {"name": "n"}}]}}))).await;
+    let vm = wait_ready(&env.api::<Server>(), "vm").await;
+    let root_id = id_of(&env.api::<Volume>().get("root").await.expect("root"));
+    let attached = |s: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = s["os-extended-volumes:volumes_attached"].as_array().into_iter().flatten().filter_map(|a| a["id"].as_str().map(str::to_string)).collect();
+        ids.sort();
+        ids
+    };
+    let s = nova(&env.cloud, &format!("/servers/{}", id_of(&vm))).await.expect("server")["server"].clone();
+    let mut both = vec![root_id.clone(), data_id.clone()];
+    both.sort();
+    assert_eq!(attached(&s), both, "3. booted from root with data attached");
+    eventually(60, "both volumes in-use", || async {
+        cinder(&cloud, &data_id).await.unwrap_or_default()["status"] == json!("in-use") && cinder(&cloud, &root_id).await.unwrap_or_default()["status"] == json!("in-use")
+    })
+    .await;
+
+    // 4. Deleting an attached volume waits for the server to let it go; dropping it from the server detaches it.
+    env.api::<Volume>().delete("data", &Default::default()).await.expect("delete");
+    wait_reason(&env.api::<Volume>(), "data", "Waiting", "Server/vm").await;
+    merge(&env.api::<Server>(), "vm", json!({"spec": {"resource": {"volumeRefs": []}}})).await.expect("patch");
+    let path = format!("/servers/{}", id_of(&vm));
+    eventually(120, "4. detached", || async { attached(&nova(&cloud, &path).await.unwrap_or_default()["server"]) == vec![root_id.clone()] }).await;
+    wait_gone(&env.api::<Volume>(), "data", 120).await;
+    assert!(cinder(&env.cloud, &data_id).await.is_none(), "5. then deleted from Cinder");
+
+    // 6. Deleting the server leaves its boot volume, which is deleted on its own.
+    env.api::<Server>().delete("vm", &Default::default()).await.expect("delete");
+    wait_gone(&env.api::<Server>(), "vm", 120).await;
+    eventually(60, "the boot volume is available again", || async { cinder(&cloud, &root_id).await.unwrap_or_default()["status"] == json!("available") }).await;
+    env.api::<Volume>().delete("root", &Default::default()).await.expect("delete");
+    wait_gone(&env.api::<Volume>(), "root", 120).await;
+    assert!(cinder(&env.cloud, &root_id).await.is_none(), "7. boot volume deleted");
     env.teardown().await;
 }

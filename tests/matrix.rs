@@ -1,4 +1,4 @@
-//! The generic scenarios for every networking kind, table-driven: create,
+//! The generic scenarios for every networking kind and the DNS kinds, table-driven: create,
 //! update, drift, orphan, import by id and by filter (0, 1, 2 matches),
 //! delete, and adoption after a crash between the cloud create and the
 //! status write. Kind-specific behaviour is in network.rs, subnet.rs and
@@ -13,11 +13,71 @@ use kube::core::ApiResource;
 use serde_json::{Value, json};
 use support::*;
 use terrane_openstack::Service;
+use terrane_openstack::rest::DESIGNATE;
+
+/// Where a kind's cloud objects live.
+#[derive(Clone, Copy)]
+enum CloudApi {
+    /// Neutron `/v2.0/<plural>`, answering `{<singular>: ...}`.
+    Neutron { plural: &'static str, singular: &'static str },
+    /// Designate: objects at `<path>/<id>`, lists under `<key>`.
+    Designate { path: &'static str, key: &'static str },
+}
+
+impl CloudApi {
+    async fn get(&self, env: &Env, id: &str) -> Option<Value> {
+        match *self {
+            CloudApi::Neutron { plural, singular } => neutron_get(&env.cloud, plural, singular, id).await,
+            CloudApi::Designate { path, .. } => DESIGNATE.get_opt(&env.cloud, &format!("{path}/{id}")).await.expect("Designate answers"),
+        }
+    }
+
+    /// Changes the description behind Terrane's back.
+    async fn set_description(&self, env: &Env, id: &str, text: &str) {
+        match *self {
+            CloudApi::Neutron { plural, singular } => {
+                env.cloud.put(Service::Network, &format!("/v2.0/{plural}/{id}"), &json!({singular: {"description": text}})).await.expect("drift");
+            }
+            CloudApi::Designate { key: "zones", .. } => {
+                DESIGNATE.call(&env.cloud, reqwest::Method::PATCH, &format!("/v2/zones/{id}"), Some(&json!({"description": text})), &[]).await.expect("drift");
+            }
+            CloudApi::Designate { .. } => {
+                let rs = self.get(env, id).await.expect("record set");
+                let zone = rs["zone_id"].as_str().unwrap_or_default();
+                DESIGNATE.put(&env.cloud, &format!("/v2/zones/{zone}/recordsets/{id}"), &json!({"description": text})).await.expect("drift");
+            }
+        }
+    }
+
+    /// Every object of the project.
+    async fn list(&self, env: &Env) -> Vec<Value> {
+        match *self {
+            CloudApi::Neutron { plural, .. } => {
+                let project = env.cloud.project_id().await.expect("project").unwrap_or_default();
+                let all = env.cloud.get(Service::Network, &format!("/v2.0/{plural}?project_id={project}")).await.expect("list").body;
+                all[plural.replace('-', "_")].as_array().cloned().unwrap_or_default()
+            }
+            CloudApi::Designate { path, key } => DESIGNATE.get(&env.cloud, path).await.expect("list")[key].as_array().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Waits until an asynchronous change (Designate's PENDING) is done.
+    async fn settled(&self, env: &Env, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let CloudApi::Designate { .. } = self {
+            let v = self.get(env, id).await.unwrap_or_default();
+            if v["status"] != "PENDING" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{id} still PENDING after 60s");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
 
 struct Case {
     kind: &'static str,
-    plural: &'static str,
-    singular: &'static str,
+    api: CloudApi,
     /// Objects to create first: (kind, name, resource).
     prereqs: Vec<(&'static str, &'static str, Value)>,
     /// The minimal resource; `name` is the cloud name to use when the kind
@@ -37,6 +97,8 @@ fn api_resource(kind: &str) -> ApiResource {
         "SecurityGroup" => "securitygroups",
         "Port" => "ports",
         "FloatingIP" => "floatingips",
+        "Zone" => "zones",
+        "RecordSet" => "recordsets",
         other => panic!("unknown kind {other}"),
     };
     ApiResource { group: "terrane.dev".into(), version: "v1alpha1".into(), api_version: "terrane.dev/v1alpha1".into(), kind: kind.into(), plural: plural.into() }
@@ -98,7 +160,7 @@ async fn delete_and_wait(env: &Env, kind: &str, name: &str) {
 }
 
 async fn cloud_get(env: &Env, case: &Case, id: &str) -> Option<Value> {
-    neutron_get(&env.cloud, case.plural, case.singular, id).await
+    case.api.get(env, id).await
 }
 
 async fn wait_cloud(env: &Env, case: &Case, id: &str, what: &str, check: impl Fn(&Value) -> bool) {
@@ -139,7 +201,8 @@ async fn run(case: Case) {
     merge(&dyn_api(&env, k), "a", json!({"spec": {"resource": resource}})).await.expect("patch");
     ready(&env, k, "a").await;
     wait_cloud(&env, &case, &id, "2. description v2", |v| v["description"].as_str().is_some_and(|d| d.starts_with("v2 [terrane-uid:"))).await;
-    env.cloud.put(Service::Network, &format!("/v2.0/{}/{id}", case.plural), &json!({case.singular: {"description": "by hand"}})).await.expect("drift");
+    case.api.settled(&env, &id).await;
+    case.api.set_description(&env, &id, "by hand").await;
     wait_cloud(&env, &case, &id, "3. drift repaired", |v| v["description"].as_str().is_some_and(|d| d.starts_with("v2 [terrane-uid:"))).await;
 
     // 4. orphan: the Kubernetes object goes, the cloud object stays
@@ -188,10 +251,9 @@ async fn run(case: Case) {
     assert_eq!(env.controller.as_mut().and_then(|c| c.wait_exit(60)), Some(86), "8. the controller died at the failpoint");
     env.start_controller(&[]);
     let adopted = ready(&env, k, "crash").await;
-    let project = env.cloud.project_id().await.expect("project").unwrap_or_default();
-    let all = env.cloud.get(Service::Network, &format!("/v2.0/{}?project_id={project}", case.plural)).await.expect("list").body;
+    let all = case.api.list(&env).await;
     let uid = dyn_api(&env, k).get("crash").await.expect("get").metadata.uid.unwrap_or_default();
-    let marked: Vec<&Value> = all[case.plural.replace('-', "_")].as_array().into_iter().flatten().filter(|v| v["description"].as_str().is_some_and(|d| d.contains(&uid))).collect();
+    let marked: Vec<&Value> = all.iter().filter(|v| v["description"].as_str().is_some_and(|d| d.contains(&uid))).collect();
     assert_eq!(marked.len(), 1, "8. {k}: exactly one cloud object carries the marker");
     assert_eq!(marked[0]["id"].as_str(), Some(adopted.as_str()), "8. {k}: and it was adopted");
     env.teardown().await;
@@ -203,39 +265,58 @@ fn name_filter(cloud: &Value) -> Value {
 
 #[tokio::test]
 async fn network() {
-    run(Case { kind: "Network", plural: "networks", singular: "network", prereqs: vec![], has_name: true,
+    run(Case { kind: "Network", api: CloudApi::Neutron { plural: "networks", singular: "network" }, prereqs: vec![], has_name: true,
         resource: |n, _| json!({"name": n}), filter: name_filter }).await;
 }
 
 #[tokio::test]
 async fn subnet() {
-    run(Case { kind: "Subnet", plural: "subnets", singular: "subnet", has_name: true,
+    run(Case { kind: "Subnet", api: CloudApi::Neutron { plural: "subnets", singular: "subnet" }, has_name: true,
         prereqs: vec![("Network", "n", json!({}))],
         resource: |n, i| json!({"name": n, "networkRef": {"name": "n"}, "cidr": format!("10.6{i}.0.0/24")}), filter: name_filter }).await;
 }
 
 #[tokio::test]
 async fn router() {
-    run(Case { kind: "Router", plural: "routers", singular: "router", prereqs: vec![], has_name: true,
+    run(Case { kind: "Router", api: CloudApi::Neutron { plural: "routers", singular: "router" }, prereqs: vec![], has_name: true,
         resource: |n, _| json!({"name": n}), filter: name_filter }).await;
 }
 
 #[tokio::test]
 async fn security_group() {
-    run(Case { kind: "SecurityGroup", plural: "security-groups", singular: "security_group", prereqs: vec![], has_name: true,
+    run(Case { kind: "SecurityGroup", api: CloudApi::Neutron { plural: "security-groups", singular: "security_group" }, prereqs: vec![], has_name: true,
         resource: |n, _| json!({"name": n}), filter: name_filter }).await;
 }
 
 #[tokio::test]
 async fn port() {
-    run(Case { kind: "Port", plural: "ports", singular: "port", has_name: true,
+    run(Case { kind: "Port", api: CloudApi::Neutron { plural: "ports", singular: "port" }, has_name: true,
         prereqs: vec![("Network", "n", json!({}))],
         resource: |n, _| json!({"name": n, "networkRef": {"name": "n"}}), filter: name_filter }).await;
 }
 
 #[tokio::test]
 async fn floating_ip() {
-    run(Case { kind: "FloatingIP", plural: "floatingips", singular: "floatingip", has_name: false,
+    run(Case { kind: "FloatingIP", api: CloudApi::Neutron { plural: "floatingips", singular: "floatingip" }, has_name: false,
         prereqs: vec![("Network", "public", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "public", "external": true}}}))],
         resource: |_, _| json!({"floatingNetworkRef": {"name": "public"}}), filter: |c| json!({"floatingIpAddress": c["floating_ip_address"]}) }).await;
+}
+
+/// A zone name under the ground's test domain; `n` tells apart zones made at once.
+fn zone_name(name: &str, n: u8) -> String {
+    format!("{name}{n}.terrane.test.")
+}
+
+#[tokio::test]
+async fn zone() {
+    run(Case { kind: "Zone", api: CloudApi::Designate { path: "/v2/zones", key: "zones" }, prereqs: vec![], has_name: false,
+        resource: |n, i| json!({"name": zone_name(n, i), "email": "ops@terrane.test"}), filter: name_filter }).await;
+}
+
+#[tokio::test]
+async fn record_set() {
+    run(Case { kind: "RecordSet", api: CloudApi::Designate { path: "/v2/recordsets", key: "recordsets" }, has_name: false,
+        prereqs: vec![("Zone", "z", json!({"name": format!("{}.terrane.test.", unique("mz")), "email": "ops@terrane.test"}))],
+        resource: |n, _| json!({"zoneRef": {"name": "z"}, "name": n, "type": "A", "records": ["192.0.2.1"]}),
+        filter: name_filter }).await;
 }

@@ -80,6 +80,7 @@ impl UserData {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{"rule": "has(self.imageRef) != has(self.bootVolumeRef)", "message": "a server boots from exactly one of imageRef or bootVolumeRef"}]))]
 pub struct ServerResource {
     /// Defaults to the object's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,8 +90,18 @@ pub struct ServerResource {
     /// resizes the server (resize, then confirm).
     pub flavor_ref: LocalReference,
     /// The Image to boot. Immutable: a new image needs a new Server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "imageRef is immutable: create a new Server to change the image"}]))]
-    pub image_ref: LocalReference,
+    pub image_ref: Option<LocalReference>,
+    /// Boot from this Volume instead of an image (it stays when the server
+    /// goes). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "bootVolumeRef is immutable"}]))]
+    pub boot_volume_ref: Option<LocalReference>,
+    /// More Volumes attached to the server. Attached and detached in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub volume_refs: Option<Vec<LocalReference>>,
     /// Network attachments, in order. Immutable.
     #[schemars(length(min = 1, max = 16))]
     #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "networks are immutable"}]))]
@@ -124,10 +135,16 @@ pub struct ServerResource {
 
 impl ServerResource {
     fn references(&self) -> Vec<Reference> {
-        let mut refs = vec![
-            Reference::new("resource.flavorRef", "Flavor", &self.flavor_ref.name),
-            Reference::new("resource.imageRef", "Image", &self.image_ref.name),
-        ];
+        let mut refs = vec![Reference::new("resource.flavorRef", "Flavor", &self.flavor_ref.name)];
+        if let Some(i) = &self.image_ref {
+            refs.push(Reference::new("resource.imageRef", "Image", &i.name));
+        }
+        if let Some(v) = &self.boot_volume_ref {
+            refs.push(Reference::new("resource.bootVolumeRef", "Volume", &v.name));
+        }
+        for v in self.volume_refs.iter().flatten() {
+            refs.push(Reference::new("resource.volumeRefs", "Volume", &v.name));
+        }
         for (i, n) in self.networks.iter().enumerate() {
             if let Some(r) = &n.network_ref {
                 refs.push(Reference::new(format!("resource.networks[{i}].networkRef"), "Network", &r.name));

@@ -109,6 +109,12 @@ server_groups = 100
 enabled = false
 [glance]
 region_name = $REGION
+[cinder]
+os_region_name = $REGION
+# Cinder (since OSSA-2023-003) lets only Nova, proven by a service token, detach.
+[service_user]
+send_service_user_token = true
+$(authtoken)
 [oslo_concurrency]
 lock_path = /var/lib/nova/tmp
 $(middleware)
@@ -196,6 +202,34 @@ allowed_hosts = [127.0.0.1]
 $(middleware)
 INI
 mkdir -p /var/lib/glance/images /var/lib/glance/staging /var/lib/glance/tasks_work_dir /var/lib/glance/tmp
+
+# Cinder with the fake volume driver its own functional tests use (shipped in
+# python3-cinder): volumes reach "available" and attach to servers of Nova's
+# fake driver, nothing touches a disk, LVM or an iSCSI target.
+write /etc/cinder/cinder.conf <<INI
+[DEFAULT]
+use_stderr = true
+transport_url = $RABBIT
+auth_strategy = keystone
+host = ostest
+my_ip = 127.0.0.1
+osapi_volume_listen = 127.0.0.1
+osapi_volume_workers = 1
+enabled_backends = fake
+glance_api_servers = http://127.0.0.1:9292
+state_path = /var/lib/cinder
+[database]
+connection = $DB/cinder
+[oslo_concurrency]
+lock_path = /var/lib/cinder/tmp
+[fake]
+volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
+volume_backend_name = fake
+[nova]
+$(authtoken)
+$(middleware)
+INI
+mkdir -p /var/lib/cinder/tmp
 
 write /etc/designate/designate.conf <<INI
 [DEFAULT]

@@ -9,6 +9,7 @@ PACKAGES=(
   nova-api nova-conductor nova-scheduler nova-compute nova-compute-ironic
   neutron-server
   glance-api
+  cinder-api cinder-scheduler cinder-volume
   designate-api designate-central designate-worker designate-producer designate-mdns
   bind9 bind9utils bind9-dnsutils
   python3-openstackclient python3-designateclient python3-pymysql

@@ -21,6 +21,7 @@ SERVICES = [
     ("neutron", "network", "http://127.0.0.1:9696"),
     ("glance", "image", "http://127.0.0.1:9292"),
     ("designate", "dns", "http://127.0.0.1:9001"),
+    ("cinderv3", "volumev3", "http://127.0.0.1:8776/v3/%(project_id)s"),
 ]
 
 

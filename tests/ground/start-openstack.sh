@@ -17,7 +17,7 @@ wait_for "mariadb" 60 mysqladmin --protocol=socket ping
 mysql --protocol=socket <<SQL
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
-$(for d in keystone placement nova_api nova nova_cell0 neutron glance designate; do
+$(for d in keystone placement nova_api nova nova_cell0 neutron glance designate cinder; do
   echo "CREATE DATABASE IF NOT EXISTS $d;"
   echo "GRANT ALL PRIVILEGES ON $d.* TO '$DB_USER'@'127.0.0.1';"
   echo "GRANT ALL PRIVILEGES ON $d.* TO '$DB_USER'@'localhost';"
@@ -71,6 +71,12 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+cinder_stamp="$STATE_DIR/schema-cinder.$(dpkg-query -W -f='${Version}' cinder-common)"
+if [ ! -f "$cinder_stamp" ]; then
+  cinder-manage --config-file /etc/cinder/cinder.conf db sync >"$LOG_DIR/cinder-db.log" 2>&1 || die "cinder schema sync failed (see $LOG_DIR/cinder-db.log)"
+  touch "$cinder_stamp"
+fi
+
 # --- Keystone, then the catalog ----------------------------------------------
 uwsgi_app() {  # NAME PORT WSGI_FILE
   start_daemon "$1" uwsgi --plugin python3 --http11-socket "127.0.0.1:$2" --wsgi-file "$3" \
@@ -78,7 +84,8 @@ uwsgi_app() {  # NAME PORT WSGI_FILE
 }
 uwsgi_app keystone 5000 /usr/bin/keystone-wsgi-public
 wait_for "keystone" 60 http_ok http://127.0.0.1:5000/v3
-[ -f "$STATE_DIR/catalog.done" ] || { $SYS_PY "$HERE/seed.py" catalog && touch "$STATE_DIR/catalog.done"; }
+# Again whenever seed.py changed (a service added): it finds before it creates.
+[ "$STATE_DIR/catalog.done" -nt "$HERE/seed.py" ] || { $SYS_PY "$HERE/seed.py" catalog && touch "$STATE_DIR/catalog.done"; }
 
 # --- the other services --------------------------------------------------------
 uwsgi_app placement 8778 /usr/bin/placement-api
@@ -89,6 +96,9 @@ start_daemon nova-compute nova-compute --config-file /etc/nova/nova.conf
 start_daemon neutron-server neutron-server --config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini
 start_daemon fake-ovs-agent $SYS_PY "$HERE/fake_ovs_agent.py" --config-file /etc/neutron/neutron.conf
 start_daemon glance-api glance-api --config-file /etc/glance/glance-api.conf
+for d in api scheduler volume; do
+  start_daemon "cinder-$d" "cinder-$d" --config-file /etc/cinder/cinder.conf
+done
 for d in central api worker producer mdns; do
   start_daemon "designate-$d" "designate-$d" --config-file /etc/designate/designate.conf
 done
@@ -99,6 +109,7 @@ wait_for "neutron-server" 120 http_ok http://127.0.0.1:9696/
 wait_for "glance-api" 120 http_ok http://127.0.0.1:9292/versions
 wait_for "designate-api" 120 http_ok http://127.0.0.1:9001/
 wait_for "designate-mdns" 60 port_open 5354
+wait_for "cinder-api" 120 http_ok http://127.0.0.1:8776/
 if [ ! -f "$STATE_DIR/pool.done" ]; then
   wait_for "designate pool update" 120 designate-manage pool update --file /etc/designate/pools.yaml
   touch "$STATE_DIR/pool.done"
@@ -107,5 +118,6 @@ $SYS_PY "$HERE/seed.py" content "$GROUND_DIR/clouds.yaml"
 export OS_CLIENT_CONFIG_FILE="$GROUND_DIR/clouds.yaml" OS_CLOUD=admin
 wait_for "nova-compute host mapped (hypervisor up)" 180 sh -c \
   'openstack hypervisor list -f value -c State | grep -q up && nova-manage cell_v2 discover_hosts >/dev/null && openstack compute service list --service nova-compute -f value -c State | grep -q up'
+wait_for "cinder-volume up" 120 sh -c 'openstack volume service list --service cinder-volume -f value -c State | grep -q up'
 wait_for "OVS agent alive" 60 sh -c 'openstack network agent list -f value -c Alive | grep -q True'
 log "openstack up in $(( $(date +%s) - t0 ))s; clouds.yaml: $GROUND_DIR/clouds.yaml"

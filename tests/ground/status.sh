@@ -18,6 +18,7 @@ check nova http_ok http://127.0.0.1:8774/
 check neutron http_ok http://127.0.0.1:9696/
 check glance http_ok http://127.0.0.1:9292/versions
 check designate http_ok http://127.0.0.1:9001/
+check cinder http_ok http://127.0.0.1:8776/
 check bind9 dig +short +time=2 @127.0.0.1 version.bind chaos txt
 for d in nova-conductor nova-scheduler nova-compute fake-ovs-agent designate-central designate-worker designate-producer designate-mdns; do
   check "$d" daemon_alive "$d"

@@ -2,8 +2,8 @@
 //!
 //! The ownership marker is the server tag `terrane-uid:<uid>`, set in the
 //! create request and found with Nova's `tags` list filter. Name, metadata,
-//! tags and security groups change in place; a new flavor is a resize, then
-//! a confirmation; image, networks, key pair, user data and availability
+//! tags, security groups and extra volumes change in place; a new flavor is a resize, then
+//! a confirmation; image or boot volume, networks, key pair, user data and availability
 //! zone are fixed at create (user data is remembered as a SHA-256 in the
 //! metadata key `terrane-user-data-sha256`, so a change is reported).
 
@@ -53,6 +53,8 @@ pub struct RemoteServer {
     pub tags: Vec<String>,
     pub security_groups: Vec<String>,
     pub addresses: Vec<ServerAddress>,
+    /// IDs of the attached volumes, the boot volume included.
+    pub volumes: Vec<String>,
     pub fault: Option<String>,
 }
 
@@ -86,6 +88,7 @@ fn parse_server(v: &Value) -> ProviderResult<RemoteServer> {
         tags: serde_json::from_value(v["tags"].clone()).unwrap_or_default(),
         security_groups: groups,
         addresses,
+        volumes: sorted(&v["os-extended-volumes:volumes_attached"].as_array().into_iter().flatten().filter_map(|a| a["id"].as_str().map(str::to_string)).collect::<Vec<_>>()),
         fault: v["fault"]["message"].as_str().map(str::to_string),
     })
 }
@@ -115,6 +118,16 @@ fn wanted_groups(d: &Desired<'_, ServerResource>) -> Option<Vec<String>> {
     names.sort();
     names.dedup();
     Some(names)
+}
+
+/// Every volume the server should have attached (boot volume included),
+/// when the spec lists extra volumes and every one is resolved.
+fn wanted_volumes(d: &Desired<'_, ServerResource>) -> Option<Vec<String>> {
+    let extra = d.resource.volume_refs.as_ref()?;
+    let mut ids = extra.iter().chain(d.resource.boot_volume_ref.iter()).map(|v| d.refs.id("Volume", &v.name).ok().map(str::to_string)).collect::<Option<Vec<_>>>()?;
+    ids.sort();
+    ids.dedup();
+    Some(ids)
 }
 
 async fn action(c: &CloudClient, id: &str, body: Value) -> ProviderResult<()> {
@@ -167,7 +180,9 @@ impl ExternalKind for ServerKind {
     fn diff(&self, d: &Desired<'_, ServerResource>, r: &RemoteServer) -> Diff {
         let w = d.resource;
         let mut diff = Diff::default();
-        if let Ok(image) = d.refs.id("Image", &w.image_ref.name) {
+        if let Some(i) = &w.image_ref
+            && let Ok(image) = d.refs.id("Image", &i.name)
+        {
             diff.check_immutable("imageRef", Some(&Some(image.to_string())), &r.image_id);
         }
         if let Some(k) = &w.key_pair_ref
@@ -195,6 +210,9 @@ impl ExternalKind for ServerKind {
         }
         diff.check("tags", w.tags.as_deref().map(sorted).as_ref(), &user_tags(&r.tags));
         diff.check("securityGroupRefs", wanted_groups(d).as_ref(), &r.security_groups);
+        if let Some(want) = wanted_volumes(d) {
+            diff.check("volumeRefs", Some(&want), &r.volumes);
+        }
         diff
     }
 
@@ -238,11 +256,25 @@ impl ExternalKind for ServerKind {
         let mut body = json!({
             "name": d.name(w.name.as_ref()).unwrap_or_else(|| d.default_name.to_string()),
             "flavorRef": d.refs.id("Flavor", &w.flavor_ref.name)?,
-            "imageRef": d.refs.id("Image", &w.image_ref.name)?,
             "networks": networks,
             "metadata": metadata,
             "tags": tags,
         });
+        let mut devices = Vec::new();
+        if let Some(i) = &w.image_ref {
+            body["imageRef"] = json!(d.refs.id("Image", &i.name)?);
+        }
+        if let Some(v) = &w.boot_volume_ref {
+            let id = d.refs.id("Volume", &v.name)?;
+            devices.push(json!({ "boot_index": 0, "uuid": id, "source_type": "volume", "destination_type": "volume", "delete_on_termination": false }));
+        }
+        for v in w.volume_refs.iter().flatten() {
+            let id = d.refs.id("Volume", &v.name)?;
+            devices.push(json!({ "boot_index": -1, "uuid": id, "source_type": "volume", "destination_type": "volume", "delete_on_termination": false }));
+        }
+        if !devices.is_empty() {
+            body["block_device_mapping_v2"] = json!(devices);
+        }
         if let Some(groups) = &w.security_group_refs {
             let ids = groups.iter().map(|g| d.refs.id("SecurityGroup", &g.name).map(|id| json!({ "name": id }))).collect::<ProviderResult<Vec<_>>>()?;
             body["security_groups"] = json!(ids);
@@ -282,6 +314,15 @@ impl ExternalKind for ServerKind {
             }
             for name in r.security_groups.iter().filter(|n| !want.contains(n)) {
                 action(c, &r.id, json!({ "removeSecurityGroup": { "name": name } })).await?;
+            }
+        }
+        if changed("volumeRefs") {
+            let want = wanted_volumes(d).unwrap_or_default();
+            for id in want.iter().filter(|v| !r.volumes.contains(v)) {
+                NOVA.post(c, &format!("/servers/{}/os-volume_attachments", r.id), &json!({ "volumeAttachment": { "volumeId": id } })).await?;
+            }
+            for id in r.volumes.iter().filter(|v| !want.contains(v)) {
+                NOVA.delete(c, &format!("/servers/{}/os-volume_attachments/{id}", r.id)).await?;
             }
         }
         if changed("flavorRef") {

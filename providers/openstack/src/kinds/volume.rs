@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use terrane_api::{VolumeFilter, VolumeResource};
-use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
+use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
 
 use crate::CloudClient;
 use crate::query::{encode, put_opt};
@@ -34,6 +34,9 @@ pub struct RemoteVolume {
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub volume_image_metadata: Option<BTreeMap<String, String>>,
+    /// Cinder says `"true"` or `"false"`.
+    #[serde(default)]
+    pub bootable: String,
 }
 
 async fn list(c: &CloudClient, query: &str) -> ProviderResult<Vec<RemoteVolume>> {
@@ -74,6 +77,10 @@ impl ExternalKind for VolumeKind {
         let mut diff = Diff::default();
         diff.check_immutable("volumeType", w.volume_type.clone().map(Some).as_ref(), &r.volume_type);
         diff.check_immutable("availabilityZone", w.availability_zone.clone().map(Some).as_ref(), &r.availability_zone);
+        if !matches!(r.status.as_str(), "available" | "in-use") {
+            // Busy or broken: nothing can change now; readiness says why.
+            return diff;
+        }
         if w.size < r.size {
             diff.check_immutable("size", Some(&w.size), &r.size);
         } else {
@@ -81,13 +88,14 @@ impl ExternalKind for VolumeKind {
         }
         diff.check("name", d.name(w.name.as_ref()).map(Some).as_ref(), &r.name);
         diff.check("description", w.description.clone().map(Some).as_ref(), &r.description);
+        diff.check("bootable", w.bootable.as_ref(), &(r.bootable == "true"));
         diff
     }
 
     fn readiness(&self, r: &RemoteVolume) -> Readiness {
         match r.status.as_str() {
             "available" | "in-use" => Readiness::Ready,
-            s if s.starts_with("error") => Readiness::Failed(format!("volume {} is {s}", r.id)),
+            s if s.starts_with("error") => Readiness::Failed(format!("volume {} is {s} in the cloud; delete and recreate it", r.id)),
             s => Readiness::Pending(format!("volume {} is {s}", r.id)),
         }
     }
@@ -117,13 +125,26 @@ impl ExternalKind for VolumeKind {
             put_opt(&mut body, "description", w.description.as_deref());
             CINDER.put(c, &format!("/volumes/{}", r.id), &json!({ "volume": body })).await?;
         }
+        if let Some(bootable) = w.bootable.filter(|b| *b != (r.bootable == "true")) {
+            CINDER.post(c, &format!("/volumes/{}/action", r.id), &json!({ "os-set_bootable": { "bootable": bootable } })).await?;
+        }
         if w.size > r.size {
             CINDER.post(c, &format!("/volumes/{}/action", r.id), &json!({ "os-extend": { "new_size": w.size } })).await?;
         }
         Ok(())
     }
 
+    /// Cinder refuses to delete a volume that is attached or busy: an
+    /// attached one is a transient error saying so (it goes once detached),
+    /// a busy one is simply asked again on the next poll.
     async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
-        CINDER.delete(c, &format!("/volumes/{id}")).await
+        let Some(v) = self.get(c, id, Freshness::Fresh).await? else { return Ok(()) };
+        match v.status.as_str() {
+            "in-use" | "attaching" | "detaching" | "reserved" => {
+                Err(ProviderError::Transient(format!("volume {id} is {} (attached to a server); it is deleted once detached", v.status)))
+            }
+            "creating" | "extending" | "downloading" | "deleting" | "uploading" => Ok(()),
+            _ => CINDER.delete(c, &format!("/volumes/{id}")).await,
+        }
     }
 }
