@@ -3,11 +3,12 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use terrane_provider::{ProviderError, ProviderResult, Readiness};
+use terrane_provider::{ProviderResult, Readiness};
 
-use crate::client::{CloudClient, Service};
+use crate::client::CloudClient;
 use crate::marker;
 use crate::query::query;
+use crate::rest::DESIGNATE;
 
 /// One Designate collection, e.g. `/v2/zones` answering `{"zones": [...]}`.
 #[derive(Debug, Clone, Copy)]
@@ -17,16 +18,12 @@ pub struct Collection {
 }
 
 pub fn parse<T: DeserializeOwned>(v: Value, what: &str) -> ProviderResult<T> {
-    serde_json::from_value(v).map_err(|e| ProviderError::Transient(format!("unexpected {what} from Designate: {e}")))
+    DESIGNATE.parse(v, what)
 }
 
 /// GET `path`; `None` on 404.
 pub async fn get_json(c: &CloudClient, path: &str) -> ProviderResult<Option<Value>> {
-    match c.get(Service::Dns, path).await {
-        Ok(r) => Ok(Some(r.body)),
-        Err(e) if e.status() == Some(404) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    DESIGNATE.get_opt(c, path).await
 }
 
 impl Collection {
@@ -35,8 +32,8 @@ impl Collection {
     }
 
     pub async fn list<T: DeserializeOwned>(&self, c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<T>> {
-        let r = c.get(Service::Dns, &format!("{}{}", self.path, query(filters))).await?;
-        parse(r.body[self.key].clone(), self.key)
+        let r = DESIGNATE.get(c, &format!("{}{}", self.path, query(filters))).await?;
+        parse(r[self.key].clone(), self.key)
     }
 
     /// The objects whose description carries `uid`'s marker.
