@@ -210,6 +210,17 @@ async fn server_waits_boots_updates_in_place_resizes_and_deletes() {
     })
     .await;
 
+    // 9b. Security groups change in place.
+    create(&env.api::<SecurityGroup>(), obj("SecurityGroup", "ssh", json!({"resource": {"rules": [{"protocol": "tcp", "portRangeMin": 22, "portRangeMax": 22}]}}))).await;
+    let ssh_name = wait_ready(&env.api::<SecurityGroup>(), "ssh").await.status.and_then(|s| s.resource).map(|r| r["name"].clone()).unwrap_or_default();
+    merge(&env.api::<Server>(), "web", json!({"spec": {"resource": {"securityGroupRefs": [{"name": "ssh"}]}}})).await.expect("patch");
+    eventually(60, "9b. the server is in ssh instead of web", || async {
+        let groups = nova(&cloud, &path).await.unwrap_or_default()["server"]["security_groups"].clone();
+        let names: Vec<Value> = groups.as_array().cloned().unwrap_or_default().into_iter().map(|g| g["name"].clone()).collect();
+        names.contains(&ssh_name) && !names.contains(&sg_name)
+    })
+    .await;
+
     // 10. A new flavor resizes the server and confirms the resize; same server.
     merge(&env.api::<Server>(), "web", json!({"spec": {"resource": {"flavorRef": {"name": "small"}}}})).await.expect("patch");
     eventually(180, "resized to m1.small and confirmed", || async {
@@ -236,6 +247,11 @@ async fn server_waits_boots_updates_in_place_resizes_and_deletes() {
     spec["resource"]["networks"][0] = json!({"networkRef": {"name": "app"}});
     // Not the key pair being deleted: a new server would wait for it (only existing users keep it).
     spec["resource"].as_object_mut().map(|r| r.remove("keyPairRef"));
+    // User data from a ConfigMap this time.
+    let cm: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "init"}, "data": {"user-data": "#cloud-config\nhostname: second\n"}})).expect("config map");
+    env.api::<k8s_openapi::api::core::v1::ConfigMap>().create(&Default::default(), &cm).await.expect("create config map");
+    spec["resource"]["userData"] = json!({"configMapKeyRef": {"name": "init", "key": "user-data"}});
     create(&env.api::<Server>(), obj("Server", "second", spec)).await;
     let code = env.controller.as_mut().and_then(|c| c.wait_exit(120));
     assert_eq!(code, Some(86), "the controller stopped right after the create");
@@ -245,6 +261,11 @@ async fn server_waits_boots_updates_in_place_resizes_and_deletes() {
     let tagged = nova(&env.cloud, &format!("/servers/detail?tags={marker}")).await.unwrap_or_default();
     assert_eq!(tagged["servers"].as_array().map(Vec::len), Some(1), "exactly one server for the object");
     assert!(env.events("second").await.iter().any(|e| e.starts_with("Adopted")), "adopted, not created twice");
+    let second_meta = nova(&env.cloud, &format!("/servers/{}", id_of(&second))).await.unwrap_or_default()["server"]["metadata"].clone();
+    let expected = "#cloud-config\nhostname: second\n";
+    assert_eq!(second_meta["terrane-user-data-sha256"].as_str().map(str::len), Some(64), "booted with the ConfigMap's user data");
+    assert_ne!(second_meta["terrane-user-data-sha256"], s["metadata"]["terrane-user-data-sha256"], "the ConfigMap's text, not the Secret's");
+    assert!(!format!("{second_meta}").contains(expected), "only its hash is kept");
 
     // 15. Deleting the servers removes them, then the key pair follows.
     env.api::<Server>().delete_collection(&Default::default(), &Default::default()).await.expect("delete servers");

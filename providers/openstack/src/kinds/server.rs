@@ -22,6 +22,7 @@ use crate::query::{encode, put_opt, sorted};
 use crate::rest::NOVA;
 
 const MARKER_TAG: &str = "terrane-uid:";
+const PORTS: crate::neutron::Collection = crate::neutron::Collection { plural: "ports", singular: "port" };
 /// Metadata key holding the SHA-256 of the user data a server was created with.
 pub const USER_DATA_KEY: &str = "terrane-user-data-sha256";
 
@@ -306,14 +307,17 @@ impl ExternalKind for ServerKind {
             NOVA.put(c, &format!("/servers/{}/tags", r.id), &json!({ "tags": tags })).await?;
         }
         if changed("securityGroupRefs") {
-            let want = wanted_groups(d).unwrap_or_default();
-            for g in w.security_group_refs.iter().flatten() {
-                if ref_name(d, "SecurityGroup", &g.name).is_some_and(|n| !r.security_groups.contains(&n)) {
-                    action(c, &r.id, json!({ "addSecurityGroup": { "name": d.refs.id("SecurityGroup", &g.name)? } })).await?;
-                }
+            // By ID: names may repeat, and Nova refuses an ambiguous name.
+            let want: Vec<String> = w.security_group_refs.iter().flatten().map(|g| d.refs.id("SecurityGroup", &g.name).map(str::to_string)).collect::<ProviderResult<_>>()?;
+            let ports: Vec<Value> = PORTS.list_visible(c, &[("device_id", r.id.as_str())]).await?;
+            let mut current: Vec<String> = ports.iter().flat_map(|p| p["security_groups"].as_array().cloned().unwrap_or_default()).filter_map(|g| g.as_str().map(str::to_string)).collect();
+            current.sort();
+            current.dedup();
+            for id in want.iter().filter(|g| !current.contains(g)) {
+                action(c, &r.id, json!({ "addSecurityGroup": { "name": id } })).await?;
             }
-            for name in r.security_groups.iter().filter(|n| !want.contains(n)) {
-                action(c, &r.id, json!({ "removeSecurityGroup": { "name": name } })).await?;
+            for id in current.iter().filter(|g| !want.contains(g)) {
+                action(c, &r.id, json!({ "removeSecurityGroup": { "name": id } })).await?;
             }
         }
         if changed("volumeRefs") {
