@@ -206,3 +206,20 @@ pub trait ExternalKind: Send + Sync + 'static {
     /// reconciler polls `get` until it is gone.
     async fn delete(&self, cloud: &Self::Cloud, id: &str) -> ProviderResult<()>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ResolvedRefs;
+
+    #[test]
+    fn debug_never_shows_input_values() {
+        let mut refs = ResolvedRefs::default();
+        refs.insert("Network", "n", "net-id", serde_json::json!({"name": "n"}));
+        refs.insert_input("resource.userData", "password=hunter2".into());
+        let shown = format!("{refs:?}");
+        assert!(shown.contains("net-id") && shown.contains("resource.userData"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(refs.input("resource.userData"), Some("password=hunter2"));
+        assert!(refs.id("Network", "other").is_err(), "an unresolved reference is an error");
+    }
+}

@@ -152,3 +152,39 @@ impl ExternalKind for RecordSetKind {
         Ok(c.delete(Service::Dns, &format!("/v2/zones/{}/recordsets/{id}", current.zone_id)).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use terrane_api::{AddressSource, LocalReference, RecordSetResource, RecordType};
+    use terrane_provider::{Desired, ResolvedRefs};
+
+    fn from(fip: Option<&str>, server: Option<&str>) -> AddressSource {
+        AddressSource { floating_ip_ref: fip.map(LocalReference::new), server_ref: server.map(LocalReference::new) }
+    }
+
+    #[test]
+    fn records_from_floating_ips_and_servers_fixed_addresses_of_the_family() {
+        let mut refs = ResolvedRefs::default();
+        refs.insert("Zone", "z", "zone-id", json!({}));
+        refs.insert("FloatingIP", "f", "fip-id", json!({"floatingIpAddress": "172.24.4.9"}));
+        refs.insert("Server", "s", "server-id", json!({"addresses": [
+            {"network": "n", "addr": "10.0.0.5", "version": 4, "type": "fixed"},
+            {"network": "n", "addr": "172.24.4.9", "version": 4, "type": "floating"},
+            {"network": "n", "addr": "fd00::5", "version": 6, "type": "fixed"}]}));
+        let mut want = RecordSetResource {
+            zone_ref: LocalReference::new("z"),
+            name: None,
+            record_type: RecordType::A,
+            records: vec!["192.0.2.1".into(), "10.0.0.5".into()],
+            records_from: vec![from(Some("f"), None), from(None, Some("s"))],
+            ttl: None,
+            description: None,
+        };
+        let d = |r: &RecordSetResource| super::records(&Desired { uid: "u", default_name: "www", imported: false, resource: r, refs: &refs });
+        assert_eq!(d(&want), vec!["10.0.0.5", "172.24.4.9", "192.0.2.1"], "sorted, repeats once, the server's floating address not taken from it");
+        want.record_type = RecordType::AAAA;
+        want.records = Vec::new();
+        assert_eq!(d(&want), vec!["fd00::5"], "AAAA: IPv6 only");
+    }
+}
