@@ -9,7 +9,6 @@ mod support;
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
-use kube::core::ApiResource;
 use serde_json::{Value, json};
 use support::*;
 use terrane_openstack::Service;
@@ -88,24 +87,8 @@ struct Case {
     has_name: bool,
 }
 
-fn api_resource(kind: &str) -> ApiResource {
-    let plural = match kind {
-        "Network" => "networks",
-        "Subnet" => "subnets",
-        "Router" => "routers",
-        "RouterInterface" => "routerinterfaces",
-        "SecurityGroup" => "securitygroups",
-        "Port" => "ports",
-        "FloatingIP" => "floatingips",
-        "Zone" => "zones",
-        "RecordSet" => "recordsets",
-        other => panic!("unknown kind {other}"),
-    };
-    ApiResource { group: "terrane.dev".into(), version: "v1alpha1".into(), api_version: "terrane.dev/v1alpha1".into(), kind: kind.into(), plural: plural.into() }
-}
-
 fn dyn_api(env: &Env, kind: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(env.ns.client.clone(), &env.ns.name, &api_resource(kind))
+    terrane_api(&env.ns.client, &env.ns.name, kind)
 }
 
 async fn create_obj(env: &Env, kind: &str, name: &str, spec: Value) {

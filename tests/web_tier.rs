@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Value, json};
 use support::*;
 use terrane_openstack::CloudClient;
@@ -30,12 +30,6 @@ async fn inventory(cloud: &CloudClient) -> BTreeSet<String> {
     let zones = DESIGNATE.get(cloud, "/v2/zones").await.expect("zones");
     all.extend(zones["zones"].as_array().into_iter().flatten().map(|z| format!("zones/{}", z["id"].as_str().unwrap_or_default())));
     all
-}
-
-fn api_for(client: &kube::Client, ns: &str, kind: &str) -> Api<DynamicObject> {
-    let crd = terrane_api::crds().into_iter().find(|c| c.spec.names.kind == kind).unwrap_or_else(|| panic!("no CRD for {kind}"));
-    let gvk = GroupVersionKind::gvk(terrane_api::GROUP, terrane_api::VERSION, kind);
-    Api::namespaced_with(client.clone(), ns, &ApiResource::from_gvk_with_plural(&gvk, &crd.spec.names.plural))
 }
 
 fn ready(o: &DynamicObject) -> bool {
@@ -67,7 +61,7 @@ async fn web_tier_converges_resolves_and_leaves_no_trace() {
         let kind = doc["kind"].as_str().expect("kind").to_string();
         let obj: DynamicObject = serde_json::from_value(doc).expect("object");
         let name = obj.metadata.name.clone().expect("name");
-        api_for(&client, &ns, &kind).create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("1. the API accepts {kind}/{name}: {e}"));
+        terrane_api(&client, &ns, &kind).create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("1. the API accepts {kind}/{name}: {e}"));
         objects.push((kind, name));
     }
     assert_eq!(objects.len(), 18, "the example declares 18 objects");
@@ -76,7 +70,7 @@ async fn web_tier_converges_resolves_and_leaves_no_trace() {
     loop {
         let mut waiting = Vec::new();
         for (kind, name) in &objects {
-            let o = api_for(&client, &ns, kind).get(name).await.expect("get");
+            let o = terrane_api(&client, &ns, kind).get(name).await.expect("get");
             if !ready(&o) {
                 let message = o.data["status"]["conditions"][0]["message"].as_str().unwrap_or("no status yet").to_string();
                 waiting.push(format!("{kind}/{name}: {message}"));
@@ -94,7 +88,7 @@ async fn web_tier_converges_resolves_and_leaves_no_trace() {
     // 3. DNS answers with both floating IPs, and with web-1's own address.
     let mut fips = BTreeSet::new();
     for name in ["web-1", "web-2"] {
-        let o = api_for(&client, &ns, "FloatingIP").get(name).await.expect("fip");
+        let o = terrane_api(&client, &ns, "FloatingIP").get(name).await.expect("fip");
         fips.insert(o.data["status"]["resource"]["floatingIpAddress"].as_str().expect("address").to_string());
     }
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -204,6 +204,13 @@ async fn teardown_all(env: &Env) {
     }
 }
 
+/// A dynamic API for Terrane kind `kind` in namespace `ns`, its plural taken from the CRDs.
+pub fn terrane_api(client: &kube::Client, ns: &str, kind: &str) -> Api<kube::api::DynamicObject> {
+    let crd = terrane_api::crds().into_iter().find(|c| c.spec.names.kind == kind).unwrap_or_else(|| panic!("no CRD for {kind}"));
+    let gvk = kube::api::GroupVersionKind::gvk(terrane_api::GROUP, terrane_api::VERSION, kind);
+    Api::namespaced_with(client.clone(), ns, &kube::api::ApiResource::from_gvk_with_plural(&gvk, &crd.spec.names.plural))
+}
+
 /// Totals from a controller's `/metrics`.
 pub struct ControllerMetrics {
     pub requests: u64,

@@ -17,23 +17,14 @@ pub struct Collection {
     pub key: &'static str,
 }
 
-pub fn parse<T: DeserializeOwned>(v: Value, what: &str) -> ProviderResult<T> {
-    DESIGNATE.parse(v, what)
-}
-
-/// GET `path`; `None` on 404.
-pub async fn get_json(c: &CloudClient, path: &str) -> ProviderResult<Option<Value>> {
-    DESIGNATE.get_opt(c, path).await
-}
-
 impl Collection {
     pub async fn get<T: DeserializeOwned>(&self, c: &CloudClient, id: &str) -> ProviderResult<Option<T>> {
-        get_json(c, &format!("{}/{id}", self.path)).await?.map(|v| parse(v, self.key)).transpose()
+        DESIGNATE.get_opt(c, &format!("{}/{id}", self.path)).await?.map(|v| DESIGNATE.parse(v, self.key)).transpose()
     }
 
     pub async fn list<T: DeserializeOwned>(&self, c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<T>> {
         let r = DESIGNATE.get(c, &format!("{}{}", self.path, query(filters))).await?;
-        parse(r[self.key].clone(), self.key)
+        DESIGNATE.parse(r[self.key].clone(), self.key)
     }
 
     /// The objects whose description carries `uid`'s marker.
@@ -43,7 +34,7 @@ impl Collection {
         found
             .into_iter()
             .filter(|v| v["description"].as_str().is_some_and(|d| marker::has_marker(d, uid)))
-            .map(|v| parse(v, self.key))
+            .map(|v| DESIGNATE.parse(v, self.key))
             .collect()
     }
 }

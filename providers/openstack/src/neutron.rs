@@ -4,7 +4,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use terrane_provider::{Desired, Diff, ProviderError, ProviderResult, Readiness};
 
-use crate::client::{CloudClient, Service};
+use crate::client::CloudClient;
+use crate::rest::NEUTRON;
 use crate::marker;
 pub use crate::query::{put_opt, put_pair};
 use crate::query::query;
@@ -22,19 +23,10 @@ impl Collection {
     fn list_key(&self) -> String {
         self.plural.replace('-', "_")
     }
-}
 
-fn parse<T: DeserializeOwned>(value: &Value, what: &str) -> ProviderResult<T> {
-    serde_json::from_value(value.clone()).map_err(|e| ProviderError::Transient(format!("unexpected {what} from Neutron: {e}")))
-}
-
-impl Collection {
     pub async fn get<T: DeserializeOwned>(&self, c: &CloudClient, id: &str) -> ProviderResult<Option<T>> {
-        match c.get(Service::Network, &format!("/v2.0/{}/{id}", self.plural)).await {
-            Ok(r) => Ok(Some(parse(&r.body[self.singular], self.singular)?)),
-            Err(e) if e.status() == Some(404) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        let found = NEUTRON.get_opt(c, &format!("/v2.0/{}/{id}", self.plural)).await?;
+        found.map(|v| NEUTRON.parse(v[self.singular].clone(), self.singular)).transpose()
     }
 
     /// Lists with `filters`, limited to the token's project.
@@ -44,15 +36,15 @@ impl Collection {
         if let Some(p) = project.as_deref() {
             pairs.push(("project_id", p));
         }
-        let r = c.get(Service::Network, &format!("/v2.0/{}{}", self.plural, query(&pairs))).await?;
-        parse(&r.body[self.list_key()], self.plural)
+        let r = NEUTRON.get(c, &format!("/v2.0/{}{}", self.plural, query(&pairs))).await?;
+        NEUTRON.parse(r[self.list_key()].clone(), self.plural)
     }
 
     /// Lists everything matching `filters` in any project the token may see
     /// (shared and external networks of other projects included).
     pub async fn list_visible<T: DeserializeOwned>(&self, c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<T>> {
-        let r = c.get(Service::Network, &format!("/v2.0/{}{}", self.plural, query(filters))).await?;
-        parse(&r.body[self.list_key()], self.plural)
+        let r = NEUTRON.get(c, &format!("/v2.0/{}{}", self.plural, query(filters))).await?;
+        NEUTRON.parse(r[self.list_key()].clone(), self.plural)
     }
 
     /// The objects of the token's project whose description carries `uid`'s marker.
@@ -60,26 +52,23 @@ impl Collection {
         let all: Vec<Value> = self.list(c, &[]).await?;
         all.iter()
             .filter(|v| v["description"].as_str().is_some_and(|d| marker::has_marker(d, uid)))
-            .map(|v| parse(v, self.singular))
+            .map(|v| NEUTRON.parse(v.clone(), self.singular))
             .collect()
     }
 
     /// POSTs `{singular: body}` and returns the new object's ID.
     pub async fn create(&self, c: &CloudClient, body: Value) -> ProviderResult<String> {
-        let r = c.post(Service::Network, &format!("/v2.0/{}", self.plural), &json!({ self.singular: body })).await?;
-        r.body[self.singular]["id"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| ProviderError::Transient(format!("Neutron created a {} but returned no id", self.singular)))
+        let r = NEUTRON.post(c, &format!("/v2.0/{}", self.plural), &json!({ self.singular: body })).await?;
+        NEUTRON.id_in(&r, &format!("/{}/id", self.singular), self.singular)
     }
 
     pub async fn update(&self, c: &CloudClient, id: &str, body: Value) -> ProviderResult<()> {
-        c.put(Service::Network, &format!("/v2.0/{}/{id}", self.plural), &json!({ self.singular: body })).await?;
+        NEUTRON.put(c, &format!("/v2.0/{}/{id}", self.plural), &json!({ self.singular: body })).await?;
         Ok(())
     }
 
     pub async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
-        Ok(c.delete(Service::Network, &format!("/v2.0/{}/{id}", self.plural)).await?)
+        NEUTRON.delete(c, &format!("/v2.0/{}/{id}", self.plural)).await
     }
 }
 

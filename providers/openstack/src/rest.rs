@@ -21,6 +21,7 @@ pub struct Rest {
 /// Nova at microversion 2.90: descriptions, tags in create requests and
 /// list filters, flavors embedded in servers.
 pub const NOVA: Rest = Rest { service: Service::Compute, headers: &[("OpenStack-API-Version", "compute 2.90")], name: "Nova" };
+pub const NEUTRON: Rest = Rest { service: Service::Network, headers: &[], name: "Neutron" };
 pub const GLANCE: Rest = Rest { service: Service::Image, headers: &[], name: "Glance" };
 pub const CINDER: Rest = Rest { service: Service::BlockStorage, headers: &[], name: "Cinder" };
 pub const DESIGNATE: Rest = Rest { service: Service::Dns, headers: &[], name: "Designate" };

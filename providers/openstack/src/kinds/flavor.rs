@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use terrane_api::{FlavorFilter, FlavorResource};
-use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, TerminalReason};
+use reqwest::Method;
+use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult};
 
 use crate::CloudClient;
 use crate::marker::{self, strip_marker, with_marker};
@@ -90,12 +91,12 @@ impl ExternalKind for FlavorKind {
             "os-flavor-access:is_public": w.is_public.unwrap_or(true),
             "description": with_marker(w.description.as_deref(), d.uid),
         }});
-        match NOVA.post(c, "/flavors", &body).await {
-            Ok(answer) => NOVA.id_in(&answer, "/flavor/id", "flavor"),
-            Err(ProviderError::Terminal { reason: TerminalReason::InvalidConfiguration, message }) if message.contains("HTTP 403") => Err(ProviderError::invalid(format!(
-                "{message}; creating a flavor needs admin credentials: import an existing one (spec.import.filter.name) instead"
+        match c.request(NOVA.service, Method::POST, "/flavors", Some(&body), NOVA.headers).await {
+            Ok(answer) => NOVA.id_in(&answer.body, "/flavor/id", "flavor"),
+            Err(e) if e.status() == Some(403) => Err(ProviderError::invalid(format!(
+                "{e}; creating a flavor needs admin credentials: import an existing one (spec.import.filter.name) instead"
             ))),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -9,7 +9,7 @@ use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, Pr
 
 use crate::CloudClient;
 use crate::client::Service;
-use crate::designate::{Collection, get_json, readiness};
+use crate::designate::{Collection, readiness};
 use crate::marker::{self, strip_marker, with_marker};
 use crate::query::{put_opt, put_pair, sorted};
 
@@ -121,8 +121,10 @@ impl ExternalKind for RecordSetKind {
     async fn create(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>) -> ProviderResult<String> {
         let r = d.resource;
         let zone_id = d.refs.id("Zone", &r.zone_ref.name)?;
-        let zone = get_json(c, &format!("/v2/zones/{zone_id}")).await?.ok_or_else(|| ProviderError::Transient(format!("zone {zone_id} is gone")))?;
-        let zone_name = zone["name"].as_str().unwrap_or_default();
+        // The Zone as its reconciler last saw it: no second look-up.
+        let zone_name = d.refs.resource("Zone", &r.zone_ref.name)?["name"]
+            .as_str()
+            .ok_or_else(|| ProviderError::Transient(format!("zone {zone_id} has no observed name yet")))?;
         let label = d.name(r.name.as_ref()).unwrap_or_else(|| "@".into());
         let mut body = json!({
             "name": fqdn(&label, zone_name),

@@ -94,6 +94,12 @@ fn parse_server(v: &Value) -> ProviderResult<RemoteServer> {
     })
 }
 
+/// The servers a `/servers/detail` query answers.
+async fn list(c: &CloudClient, path: &str) -> ProviderResult<Vec<RemoteServer>> {
+    let all = NOVA.get(c, path).await?;
+    all["servers"].as_array().into_iter().flatten().map(parse_server).collect()
+}
+
 fn user_data(d: &Desired<'_, ServerResource>) -> Option<String> {
     let u = d.resource.user_data.as_ref()?;
     u.inline.clone().or_else(|| d.refs.input(USER_DATA_INPUT).map(str::to_string))
@@ -162,16 +168,13 @@ impl ExternalKind for ServerKind {
             Some(n) => format!("/servers/detail?name={}", encode(&format!("^{}$", regex_escape(n)))),
             None => "/servers/detail".into(),
         };
-        let all = NOVA.get(c, &path).await?;
-        let servers = all["servers"].as_array().into_iter().flatten().map(parse_server).collect::<ProviderResult<Vec<_>>>()?;
-        Ok(servers.into_iter().filter(|s| f.name.as_ref().is_none_or(|n| *n == s.name)).collect())
+        Ok(list(c, &path).await?.into_iter().filter(|s| f.name.as_ref().is_none_or(|n| *n == s.name)).collect())
     }
 
     async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, ServerResource>) -> ProviderResult<Vec<RemoteServer>> {
         let tag = format!("{MARKER_TAG}{}", d.uid);
-        let all = NOVA.get(c, &format!("/servers/detail?tags={}", encode(&tag))).await?;
-        let servers = all["servers"].as_array().into_iter().flatten().map(parse_server).collect::<ProviderResult<Vec<_>>>()?;
-        Ok(servers.into_iter().filter(|s| !d.uid.is_empty() && s.tags.contains(&tag)).collect())
+        let tagged = list(c, &format!("/servers/detail?tags={}", encode(&tag))).await?;
+        Ok(tagged.into_iter().filter(|s| !d.uid.is_empty() && s.tags.contains(&tag)).collect())
     }
 
     fn id(&self, r: &RemoteServer) -> String {
