@@ -11,7 +11,7 @@ mod reconciler;
 
 /// Terrane: Git-driven cloud infrastructure.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_override_self = true)]
 struct Cli {
     /// Log format.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
@@ -28,10 +28,16 @@ enum Command {
         out: PathBuf,
     },
     /// Run the controller against the cluster of the current kubeconfig or service account.
+    #[command(args_override_self = true)]
     Controller {
         /// Drift-check period, e.g. 600 (seconds).
         #[arg(long, env = "TERRANE_RESYNC_SECONDS", default_value_t = 600)]
         resync_seconds: u64,
+        /// How long one cloud request may take before it counts as unanswered.
+        /// A create left unanswered is not sent again before twice this long
+        /// has passed without the object appearing.
+        #[arg(long, env = "TERRANE_CLOUD_TIMEOUT_SECONDS", default_value_t = 30)]
+        cloud_timeout_seconds: u64,
         /// Address of /metrics and /healthz.
         #[arg(long, env = "TERRANE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
         metrics_addr: SocketAddr,
@@ -76,12 +82,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Controller { resync_seconds, metrics_addr, concurrency, leader_election_namespace, identity, namespace } => {
+        Command::Controller { resync_seconds, cloud_timeout_seconds, metrics_addr, concurrency, leader_election_namespace, identity, namespace } => {
             let identity = identity
                 .or_else(|| std::env::var("HOSTNAME").ok())
                 .unwrap_or_else(|| format!("terrane-{}", std::process::id()));
             let options = controller::Options {
                 resync: Duration::from_secs(resync_seconds.max(1)),
+                cloud_timeout: Duration::from_secs(cloud_timeout_seconds.max(1)),
                 metrics_addr,
                 concurrency,
                 leader_election: leader_election_namespace.map(|ns| (ns, "terrane-controller".to_string())),

@@ -205,7 +205,7 @@ async fn run(case: Case) {
         *v = json!(if v.as_str().is_some_and(|s| s.contains('.')) { "198.51.100.7".to_string() } else { unique("nothing") });
     }
     create_obj(&env, k, "none", json!({"managementPolicy": "ObserveOnly", "import": {"filter": none}})).await;
-    reason(&env, k, "none", "InvalidConfiguration", "matches no").await;
+    reason(&env, k, "none", "Waiting", "matches no").await;
     create_obj(&env, k, "one", json!({"managementPolicy": "ObserveOnly", "import": {"filter": (case.filter)(&cloud)}})).await;
     assert_eq!(ready(&env, k, "one").await, id, "6. {k}: a filter with one match imports it");
     let mut second = None;

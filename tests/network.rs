@@ -107,8 +107,16 @@ async fn import_by_filter_needs_exactly_one_match() {
     let import = |obj: &str, filter: serde_json::Value| json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "Network", "metadata": {"name": obj},
         "spec": {"providerConfigRef": {"name": PROVIDER}, "managementPolicy": "ObserveOnly", "import": {"filter": filter}}});
 
-    create(&api, import("none", json!({"name": name}))).await;
-    wait_reason(&api, "none", "InvalidConfiguration", "matches no Network").await;
+    // No match yet is progress: another pipeline may still be creating it.
+    let later = unique("later");
+    create(&api, import("none", json!({"name": later}))).await;
+    wait_reason(&api, "none", "Waiting", "matches no Network yet").await;
+    let r = env.cloud.post(Service::Network, "/v2.0/networks", &json!({"network": {"name": later}})).await.expect("create");
+    let later_id = r.body["network"]["id"].as_str().expect("id").to_string();
+    assert_eq!(id_of(&wait_ready(&api, "none").await), later_id, "0. the object imports the network as soon as it appears");
+    api.delete("none", &Default::default()).await.expect("delete");
+    wait_gone(&api, "none", 30).await;
+    env.cloud.delete(Service::Network, &format!("/v2.0/networks/{later_id}")).await.expect("clean up");
 
     let mut ids = Vec::new();
     for _ in 0..2 {
@@ -168,7 +176,9 @@ async fn crash_between_create_and_status_write_adopts_instead_of_duplicating() {
 
 #[tokio::test]
 async fn missing_credentials_and_wrong_password_are_clear_conditions() {
-    let env = Env::new("net-creds").await;
+    let mut env = Env::without_controller("net-creds").await;
+    // No resync within the test: what reacts to the late Secret is the wait itself.
+    env.start_controller_with(&[], &["--resync-seconds", "600"]);
     let pcs = env.api::<terrane_api::ProviderConfig>();
     create(&pcs, json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "ProviderConfig", "metadata": {"name": "nosecret"},
         "spec": {"openstack": {"cloud": "demo", "credentialsSecretRef": {"name": "does-not-exist"}}}})).await;
@@ -182,8 +192,7 @@ async fn missing_credentials_and_wrong_password_are_clear_conditions() {
     create(&api, with("a", "nosecret")).await;
     create(&api, with("b", "wrong")).await;
     create(&api, with("c", "no-such-config")).await;
-    wait_reason(&api, "a", "InvalidConfiguration", "Secret").await;
-    wait_reason(&api, "a", "InvalidConfiguration", "does-not-exist").await;
+    wait_reason(&api, "a", "Waiting", "Secret/does-not-exist").await;
     let b = wait_reason(&api, "b", "InvalidConfiguration", "401").await;
     let message = b.status.and_then(|s| s.condition("Ready").map(|c| c.message.clone())).unwrap_or_default();
     assert!(!message.contains("wrong-password"), "1. no secret in the condition: {message}");
@@ -191,6 +200,11 @@ async fn missing_credentials_and_wrong_password_are_clear_conditions() {
     assert!(env.events("b").await.iter().any(|e| e.starts_with("InvalidConfiguration")), "2. an Event whose reason is the category");
     let log = env.controller.as_ref().map(|c| c.log_text()).unwrap_or_default();
     assert!(!log.contains("wrong-password") && !log.contains("ground-demo"), "3. no password in the controller's log");
+    // The Secret arriving late (SOPS, Sealed Secrets, External Secrets) is noticed within seconds.
+    let arrived = std::time::Instant::now();
+    secret(&env.ns, "does-not-exist", &terrane_testground::clouds_yaml_text().expect("clouds")).await;
+    wait_ready(&api, "a").await;
+    println!("Ready {:?} after the Secret arrived (resync period 600 s)", arrived.elapsed());
     env.teardown().await;
 }
 

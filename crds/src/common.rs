@@ -73,12 +73,20 @@ pub struct ResourceStatus {
     /// The cloud ID of the object. Written right after the cloud creates it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Set just before a create is sent, cleared once its ID is stored. While
-    /// set, a cloud object may exist that `id` does not name yet: Terrane
-    /// looks for it by its ownership marker before creating again, and
-    /// before letting the object go on deletion.
+    /// Set just before a create is sent (RFC 3339), cleared once its ID is
+    /// stored or the cloud refused it. While set, a cloud object may exist
+    /// that `id` does not name yet: Terrane looks for it by its ownership
+    /// marker before creating again, and before letting the object go on
+    /// deletion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_create: Option<String>,
+    /// While `pendingCreate` is set: since when the ownership-marker look-up
+    /// has come back empty without a break (RFC 3339). A create is sent again
+    /// only once this is older than twice the cloud request timeout, so a
+    /// create whose answer was lost (a timeout, a dropped connection, a 5xx)
+    /// can still land and be adopted instead of duplicated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker_absent_since: Option<String>,
     /// The cloud object as last observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::preserve_unknown_object")]

@@ -20,6 +20,12 @@ crate::managed_kind! {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.name) == has(oldSelf.name)", "message": "name is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.ephemeral) == has(oldSelf.ephemeral)", "message": "ephemeral is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.swap) == has(oldSelf.swap)", "message": "swap is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.isPublic) == has(oldSelf.isPublic)", "message": "isPublic is immutable: it cannot be added or removed once set (or left out)"}
+]))]
 pub struct FlavorResource {
     /// Defaults to the object's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

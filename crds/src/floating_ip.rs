@@ -25,6 +25,9 @@ crate::managed_kind! {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.floatingIpAddress) == has(oldSelf.floatingIpAddress)", "message": "floatingIpAddress is immutable: it cannot be added or removed once set (or left out)"}
+]))]
 pub struct FloatingIPResource {
     /// The external Network the address comes from. Immutable.
     #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "floatingNetworkRef is immutable"}]))]

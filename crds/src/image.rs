@@ -56,6 +56,9 @@ pub struct ImageSource {
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.containerFormat) == has(oldSelf.containerFormat)", "message": "containerFormat is immutable: it cannot be added or removed once set (or left out)"}
+]))]
 pub struct ImageResource {
     /// Defaults to the object's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

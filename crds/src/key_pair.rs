@@ -30,6 +30,11 @@ pub const PUBLIC_KEY_INPUT: &str = "resource.publicKey";
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.name) == has(oldSelf.name)", "message": "name is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.publicKey) == has(oldSelf.publicKey)", "message": "publicKey is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.privateKeySecretName) == has(oldSelf.privateKeySecretName)", "message": "privateKeySecretName is immutable: it cannot be added or removed once set (or left out)"}
+]))]
 pub struct KeyPairResource {
     /// The key pair's name in the cloud; defaults to the object's name. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -71,6 +71,7 @@ impl RecordType {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.name) == has(oldSelf.name)", "message": "name is immutable: it cannot be added or removed once set (or left out)"},
     {"rule": "self.type != 'A' || !has(self.records) || self.records.all(r, isIP(r) && ip(r).family() == 4)", "message": "A records must be IPv4 addresses"},
     {"rule": "self.type != 'AAAA' || !has(self.records) || self.records.all(r, isIP(r) && ip(r).family() == 6)", "message": "AAAA records must be IPv6 addresses"},
     {"rule": "self.type != 'CNAME' || (has(self.records) && size(self.records) == 1)", "message": "a CNAME has exactly one record"},

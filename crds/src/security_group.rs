@@ -26,6 +26,9 @@ crate::managed_kind! {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.stateful) == has(oldSelf.stateful)", "message": "stateful is immutable: it cannot be added or removed once set (or left out)"}
+]))]
 pub struct SecurityGroupResource {
     /// The cloud name; defaults to the object's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +36,8 @@ pub struct SecurityGroupResource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Immutable (Neutron cannot change it while the group is in use).
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "stateful is immutable"}]))]
     pub stateful: Option<bool>,
     /// The complete set of rules. When given, rules in the cloud that are
     /// not listed (the cloud's default egress rules included) are removed;

@@ -80,7 +80,11 @@ impl UserData {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(extend("x-kubernetes-validations" = [{"rule": "has(self.imageRef) != has(self.bootVolumeRef)", "message": "a server boots from exactly one of imageRef or bootVolumeRef"}]))]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.imageRef) == has(oldSelf.imageRef) && has(self.bootVolumeRef) == has(oldSelf.bootVolumeRef)", "message": "a server cannot switch between imageRef and bootVolumeRef (both are immutable): create a new Server"},
+    {"rule": "has(self.keyPairRef) == has(oldSelf.keyPairRef)", "message": "keyPairRef is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.userData) == has(oldSelf.userData)", "message": "userData is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.availabilityZone) == has(oldSelf.availabilityZone)", "message": "availabilityZone is immutable: it cannot be added or removed once set (or left out)"},{"rule": "has(self.imageRef) != has(self.bootVolumeRef)", "message": "a server boots from exactly one of imageRef or bootVolumeRef"}]))]
 pub struct ServerResource {
     /// Defaults to the object's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

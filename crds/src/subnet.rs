@@ -22,6 +22,9 @@ crate::managed_kind! {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.ipVersion) == has(oldSelf.ipVersion)", "message": "ipVersion is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.ipv6AddressMode) == has(oldSelf.ipv6AddressMode)", "message": "ipv6AddressMode is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.ipv6RaMode) == has(oldSelf.ipv6RaMode)", "message": "ipv6RaMode is immutable: it cannot be added or removed once set (or left out)"},
     {"rule": "!has(self.ipVersion) || !isCIDR(self.cidr) || (self.ipVersion == 4) == (cidr(self.cidr).ip().family() == 4)", "message": "ipVersion does not match the family of cidr"},
     {"rule": "!(has(self.gatewayIp) && has(self.disableGateway) && self.disableGateway)", "message": "gatewayIp and disableGateway: true exclude each other"},
     {"rule": "!has(self.gatewayIp) || !isCIDR(self.cidr) || !isIP(self.gatewayIp) || cidr(self.cidr).containsIP(self.gatewayIp)", "message": "gatewayIp must be inside cidr"},
@@ -47,6 +50,7 @@ pub struct SubnetResource {
     /// 4 or 6; derived from cidr when left out. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = [4, 6]))]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "ipVersion is immutable"}]))]
     pub ip_version: Option<i32>,
     /// The gateway address; the cloud picks the first address when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,9 +74,11 @@ pub struct SubnetResource {
     pub host_routes: Option<Vec<HostRoute>>,
     /// IPv6 address assignment: slaac, dhcpv6-stateful or dhcpv6-stateless. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "ipv6AddressMode is immutable"}]))]
     pub ipv6_address_mode: Option<Ipv6Mode>,
     /// IPv6 router advertisements: slaac, dhcpv6-stateful or dhcpv6-stateless. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "ipv6RaMode is immutable"}]))]
     pub ipv6_ra_mode: Option<Ipv6Mode>,
 }
 

@@ -23,6 +23,11 @@ crate::managed_kind! {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.volumeType) == has(oldSelf.volumeType)", "message": "volumeType is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.imageRef) == has(oldSelf.imageRef)", "message": "imageRef is immutable: it cannot be added or removed once set (or left out)"},
+    {"rule": "has(self.availabilityZone) == has(oldSelf.availabilityZone)", "message": "availabilityZone is immutable: it cannot be added or removed once set (or left out)"}
+]))]
 pub struct VolumeResource {
     /// Defaults to the object's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

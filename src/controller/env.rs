@@ -31,7 +31,7 @@ pub struct KubeEnv {
 /// cleared ID really is cleared.
 pub fn status_patch(status: &ResourceStatus) -> Value {
     let mut value = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
-    for key in ["id", "resource", "pendingCreate"] {
+    for key in ["id", "resource", "pendingCreate", "markerAbsentSince"] {
         if value.get(key).is_none() {
             value[key] = Value::Null;
         }
@@ -65,16 +65,16 @@ pub async fn load_provider(client: &kube::Client, ns: &str, name: &str) -> Resul
         .await
         .map_err(|e| EnvError::Store(format!("reading Secret/{}: {e}", secret_ref.name)))?
         .ok_or_else(|| {
-            EnvError::Credentials(ProviderError::invalid(format!(
-                "Secret {ns}/{} named by ProviderConfig/{name} spec.openstack.credentialsSecretRef does not exist",
+            EnvError::SecretMissing(format!(
+                "Secret/{} (named by ProviderConfig/{name} spec.openstack.credentialsSecretRef; it does not exist yet)",
                 secret_ref.name
-            )))
+            ))
         })?;
     let bytes = secret.data.as_ref().and_then(|d| d.get(&secret_ref.key)).ok_or_else(|| {
-        EnvError::Credentials(ProviderError::invalid(format!(
-            "Secret {ns}/{} has no key {:?} (ProviderConfig/{name} spec.openstack.credentialsSecretRef.key)",
+        EnvError::SecretMissing(format!(
+            "Secret/{} key {:?} (ProviderConfig/{name} spec.openstack.credentialsSecretRef.key; the Secret has no such key yet)",
             secret_ref.name, secret_ref.key
-        )))
+        ))
     })?;
     let clouds_yaml = String::from_utf8(bytes.0.clone()).map_err(|_| {
         EnvError::Credentials(ProviderError::invalid(format!("Secret {ns}/{} key {:?} is not UTF-8 text", secret_ref.name, secret_ref.key)))

@@ -59,7 +59,8 @@ impl EventRecorder {
         }
         let event = Event {
             metadata: ObjectMeta {
-                name: Some(format!("{}.{:x}", regarding.name.clone().unwrap_or_default(), now.as_nanosecond())),
+                // An object name may use all 253 characters an Event name may have.
+                name: Some(format!("{}.{:x}", regarding.name.clone().unwrap_or_default().chars().take(200).collect::<String>(), now.as_nanosecond())),
                 namespace: Some(ns),
                 ..Default::default()
             },

@@ -80,6 +80,11 @@ async fn generated_public_key<O: ManagedObject>(client: &kube::Client, owner: &O
             let existing = api.get(name).await.map_err(|e| store(&format!("reading Secret/{name}"), e))?;
             public_key_of(existing, name)
         }
+        // The name is refused (too long, not a DNS subdomain): only the spec can fix it.
+        Err(kube::Error::Api(s)) if s.code == 422 => Err(EnvError::Invalid(format!(
+            "cannot create Secret/{name} for the generated key pair: {}; set spec.resource.privateKeySecretName to a valid name",
+            s.message
+        ))),
         Err(e) => Err(store(&format!("creating Secret/{name}"), e)),
     }
 }

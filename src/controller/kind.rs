@@ -31,16 +31,21 @@ pub struct Timing {
     pub poll_max: Duration,
     pub retry_min: Duration,
     pub retry_max: Duration,
+    /// How long a create that got no answer is looked for by its marker
+    /// before another is sent: twice the cloud request timeout.
+    pub unanswered_create_wait: Duration,
 }
 
 impl Timing {
-    pub fn new(resync: Duration) -> Self {
+    /// Retries back off up to 5 minutes, never beyond the resync period.
+    pub fn new(resync: Duration, cloud_timeout: Duration) -> Self {
         Self {
             resync,
             poll_min: Duration::from_millis(500),
             poll_max: Duration::from_secs(5),
             retry_min: Duration::from_secs(2),
-            retry_max: Duration::from_secs(300),
+            retry_max: Duration::from_secs(300).min(resync).max(Duration::from_secs(2)),
+            unanswered_create_wait: cloud_timeout.saturating_mul(2),
         }
     }
 }
@@ -180,7 +185,7 @@ pub async fn run<O, K>(
         None => Api::<O>::all(shared.client.clone()),
     };
     let ctx = Arc::new(KindContext {
-        reconciler: Reconciler::new(kind, timing.resync.as_secs()),
+        reconciler: Reconciler::new(kind, timing.resync.as_secs(), timing.unanswered_create_wait),
         shared,
         metrics,
         timing,

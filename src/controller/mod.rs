@@ -32,6 +32,8 @@ pub use kind::Timing;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub resync: Duration,
+    /// The timeout of one cloud request.
+    pub cloud_timeout: Duration,
     pub metrics_addr: SocketAddr,
     pub concurrency: u16,
     /// `Some((namespace, lease name))` to run only while holding that Lease.
@@ -71,13 +73,13 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
 
     let shared = Arc::new(env::Shared {
         client: client.clone(),
-        connector: OpenStackConnector::new(metrics.clone()),
+        connector: OpenStackConnector::new(metrics.clone(), options.cloud_timeout),
         recorder: events::EventRecorder::new(client.clone(), options.identity.clone()),
     });
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let timing = Timing::new(options.resync);
+    let timing = Timing::new(options.resync, options.cloud_timeout);
     let c = options.concurrency;
     let ns = options.namespace.as_deref();
     macro_rules! controller {

@@ -51,8 +51,12 @@ pub enum EnvError {
     #[error("{0}")]
     Invalid(String),
     /// The ProviderConfig named by the spec does not exist (yet).
-    #[error("waiting on ProviderConfig/{0}")]
+    #[error("Waiting on ProviderConfig/{0}")]
     ProviderConfigMissing(String),
+    /// A Secret (or its key) that credentials come from does not exist yet,
+    /// described (`Secret/name key "k"`, and who names it).
+    #[error("Waiting on {0}")]
+    SecretMissing(String),
 }
 
 /// What the reconciler should be called again for.

@@ -10,7 +10,10 @@ pub mod status;
 
 use terrane_api::{DeletionPolicy, ManagedObject, ManagementPolicy, ResourceStatus, reason};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, Readiness, ResolvedRefs};
-use tracing::{debug, info};
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use tracing::{debug, info, warn};
 
 pub use env::{EnvError, Environment, Event, Next, RefState};
 pub use status::Verdict;
@@ -48,11 +51,24 @@ where
 pub struct Reconciler<K> {
     kind: K,
     resync_secs: u64,
+    /// How long the ownership-marker look-up must stay empty after a create
+    /// whose outcome is unknown before a new create is sent.
+    unanswered_create_wait: Duration,
 }
 
 enum Found<R> {
     Remote(R),
     Missing,
+}
+
+fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+/// `since` (RFC 3339) plus `wait`: when a create left in doubt may be sent again.
+fn doubt_ends(since: &str, wait: Duration) -> Option<Timestamp> {
+    let at: Timestamp = since.parse().ok()?;
+    at.checked_add(k8s_openapi::jiff::SignedDuration::try_from(wait).ok()?).ok()
 }
 
 fn outcome(next: Next, verdict: Verdict) -> Outcome {
@@ -62,6 +78,8 @@ fn outcome(next: Next, verdict: Verdict) -> Outcome {
 fn error_outcome(e: &ProviderError, what: &str) -> Outcome {
     let message = format!("{what}: {e}");
     match e {
+        ProviderError::Waiting(_) => outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, format!("{message}; trying again"))),
+        ProviderError::Conflict(_) => outcome(Next::Retry, Verdict::new(false, false, reason::WAITING, format!("{message}; trying again"))),
         ProviderError::Terminal { reason: r, .. } => {
             let reason = match r {
                 terrane_provider::TerminalReason::InvalidConfiguration => reason::INVALID_CONFIGURATION,
@@ -78,7 +96,9 @@ fn env_outcome(e: &EnvError) -> Outcome {
         EnvError::Store(m) => outcome(Next::Retry, Verdict::new(false, false, reason::TRANSIENT_ERROR, m.clone())),
         EnvError::Credentials(p) => error_outcome(p, "credentials"),
         EnvError::Invalid(m) => outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, m.clone())),
-        EnvError::ProviderConfigMissing(_) => outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, e.to_string())),
+        EnvError::ProviderConfigMissing(_) | EnvError::SecretMissing(_) => {
+            outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, e.to_string()))
+        }
     }
 }
 
@@ -86,8 +106,11 @@ impl<K> Reconciler<K>
 where
     K: ExternalKind,
 {
-    pub fn new(kind: K, resync_secs: u64) -> Self {
-        Self { kind, resync_secs }
+    /// `unanswered_create_wait`: how long a create that got no answer is
+    /// looked for by its marker before another create is sent (the cloud
+    /// request timeout plus a margin).
+    pub fn new(kind: K, resync_secs: u64, unanswered_create_wait: Duration) -> Self {
+        Self { kind, resync_secs, unanswered_create_wait }
     }
 
     /// Brings the cloud object in line with `obj`'s spec and stores status
@@ -129,6 +152,12 @@ where
         let in_steady_state = status.is_ready() && status.observed_generation == obj.meta().generation;
         let freshness = if in_steady_state { Freshness::Cached { max_age_secs: self.resync_secs / 2 } } else { Freshness::Fresh };
 
+        if let Some(resource) = obj.resource() {
+            let desired = Desired { uid: &uid, default_name: &default_name, imported: obj.import().is_some(), resource, refs: &refs };
+            if let Err(e) = self.kind.validate(&desired) {
+                return error_outcome(&e, "spec");
+            }
+        }
         let found = match self.observe(obj, &cloud, status, &uid, &default_name, &refs, freshness, env).await {
             Ok(f) => f,
             Err(o) => return o,
@@ -140,36 +169,9 @@ where
                     return outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, "nothing to create: spec.resource is missing"));
                 };
                 let desired = Desired { uid: &uid, default_name: &default_name, imported: obj.import().is_some(), resource, refs: &refs };
-                status.pending_create = Some(k8s_openapi::jiff::Timestamp::now().to_string());
-                if let Err(e) = env.save_status(obj, status).await {
-                    return env_outcome(&e);
-                }
-                let id = match self.kind.create(&cloud, &desired).await {
-                    Ok(id) => id,
-                    Err(e) => {
-                        // Only a transient error (timeout, 5xx) leaves it open whether the
-                        // cloud made the object; a refusal means it did not.
-                        if !matches!(e, ProviderError::Transient(_)) {
-                            status.pending_create = None;
-                        }
-                        return error_outcome(&e, "create");
-                    }
-                };
-                if std::env::var(FAILPOINT_ENV).as_deref() == Ok("after-create") {
-                    tracing::warn!(%id, "failpoint after-create: exiting before the ID is stored");
-                    std::process::exit(86);
-                }
-                status.id = Some(id.clone());
-                status.pending_create = None;
-                if let Err(e) = env.save_status(obj, status).await {
-                    return env_outcome(&e);
-                }
-                info!(%id, "created");
-                env.event(obj, Event::normal("Created", "Create", format!("created {} {id}", O::KIND))).await;
-                match self.kind.get(&cloud, &id, Freshness::Fresh).await {
-                    Ok(Some(r)) => r,
-                    Ok(None) => return outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, format!("created {id}; waiting for the cloud to show it"))),
-                    Err(e) => return error_outcome(&e, "observe after create"),
+                match self.create(obj, env, &cloud, status, &desired).await {
+                    Ok(r) => r,
+                    Err(o) => return o,
                 }
             }
         };
@@ -191,6 +193,92 @@ where
             }
         }
         self.readiness(&remote)
+    }
+
+    /// Records `pendingCreate`, creates, and stores the new ID before
+    /// anything else. A create whose outcome is unknown keeps
+    /// `pendingCreate` (moved to now): the next reconciles look for the
+    /// object by its marker, and create again only once that has stayed
+    /// empty for `unanswered_create_wait`.
+    async fn create<O, E>(&self, obj: &O, env: &E, cloud: &K::Cloud, status: &mut ResourceStatus, desired: &Desired<'_, K::Resource>) -> Result<K::Remote, Outcome>
+    where
+        O: ManagedObject<Resource = K::Resource, Filter = K::Filter>,
+        E: Environment<O, K::Cloud>,
+    {
+        status.pending_create = Some(now().to_string());
+        status.marker_absent_since = None;
+        if let Err(e) = env.save_status(obj, status).await {
+            return Err(env_outcome(&e));
+        }
+        let id = match self.kind.create(cloud, desired).await {
+            Ok(id) => id,
+            Err(e @ ProviderError::OutcomeUnknown(_)) => {
+                status.marker_absent_since = None;
+                warn!(error = %e, "create got no answer; looking for the object by its marker before creating again");
+                let wait = self.unanswered_create_wait.as_secs();
+                return Err(outcome(
+                    Next::Poll,
+                    Verdict::new(false, false, reason::TRANSIENT_ERROR, format!(
+                        "create: {e}; looking for the object by its ownership marker, and creating again only if it has not appeared within {wait} s"
+                    )),
+                ));
+            }
+            Err(e) => {
+                // A refusal, or a failure before anything was sent: nothing was made.
+                status.pending_create = None;
+                status.marker_absent_since = None;
+                return Err(match e {
+                    ProviderError::Conflict(m) => outcome(
+                        Next::Stalled,
+                        Verdict::new(false, false, reason::INVALID_CONFIGURATION, format!(
+                            "create: {m}; it clashes with something in the cloud: change the spec, or import the existing object"
+                        )),
+                    ),
+                    e => error_outcome(&e, "create"),
+                });
+            }
+        };
+        if std::env::var(FAILPOINT_ENV).as_deref() == Ok("after-create") {
+            tracing::warn!(%id, "failpoint after-create: exiting before the ID is stored");
+            std::process::exit(86);
+        }
+        status.id = Some(id.clone());
+        status.pending_create = None;
+        status.marker_absent_since = None;
+        if let Err(e) = env.save_status(obj, status).await {
+            return Err(env_outcome(&e));
+        }
+        info!(%id, "created");
+        env.event(obj, Event::normal("Created", "Create", format!("created {} {id}", O::KIND))).await;
+        match self.kind.get(cloud, &id, Freshness::Fresh).await {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => Err(outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, format!("created {id}; waiting for the cloud to show it")))),
+            Err(e) => Err(error_outcome(&e, "observe after create")),
+        }
+    }
+
+    /// Deletes every object in `owned` except `keep`: cloud objects carrying
+    /// this object's ownership marker that are not its `status.id` were made
+    /// by a create whose answer was lost. Returns the IDs removed.
+    async fn remove_duplicates<O, E>(&self, obj: &O, env: &E, cloud: &K::Cloud, keep: &str, owned: &[K::Remote]) -> Result<Vec<String>, Outcome>
+    where
+        O: ManagedObject,
+        E: Environment<O, K::Cloud>,
+    {
+        let mut removed = Vec::new();
+        for id in owned.iter().map(|r| self.kind.id(r)).filter(|id| id != keep) {
+            if let Err(e) = self.kind.delete(cloud, &id).await
+                && !matches!(e, ProviderError::NotFound(_))
+            {
+                return Err(error_outcome(&e, &format!("delete duplicate {id}")));
+            }
+            warn!(%id, keep, "deleted a duplicate carrying this object's marker");
+            env.event(obj, Event::warning("DuplicateDeleted", "Observe", format!(
+                "{} {id} carried this object's ownership marker but is not {keep} (a create whose answer was lost); deleted it", O::KIND
+            ))).await;
+            removed.push(id);
+        }
+        Ok(removed)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -293,10 +381,27 @@ where
         E: Environment<O, K::Cloud>,
     {
         let observe_only = obj.common().management_policy == ManagementPolicy::ObserveOnly;
+        let created_here = !observe_only && obj.import().is_none();
         if let Some(id) = status.id.clone() {
             match self.kind.get(cloud, &id, freshness).await {
-                Ok(Some(r)) => return Ok(Found::Remote(r)),
-                Ok(None) if observe_only || obj.import().is_some() => {
+                Ok(Some(r)) => {
+                    // At each drift check: anything else carrying the marker is a duplicate.
+                    if created_here
+                        && freshness != Freshness::Fresh
+                        && let Some(resource) = obj.resource()
+                    {
+                        let desired = Desired { uid, default_name, imported: false, resource, refs };
+                        let owned = self.kind.find_owned(cloud, &desired).await.map_err(|e| error_outcome(&e, "look for duplicates"))?;
+                        let removed = self.remove_duplicates(obj, env, cloud, &id, &owned).await?;
+                        if !removed.is_empty() {
+                            return Err(outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, format!(
+                                "deleted duplicate {} {} carrying this object's ownership marker; keeping {id}", O::KIND, removed.join(", ")
+                            ))));
+                        }
+                    }
+                    return Ok(Found::Remote(r));
+                }
+                Ok(None) if !created_here => {
                     return Err(outcome(Next::Stalled, Verdict::new(false, false, reason::UNRECOVERABLE, format!("the {} {id} no longer exists in the cloud", O::KIND))));
                 }
                 Ok(None) => {
@@ -308,49 +413,38 @@ where
             }
         }
         let (found, how) = if let Some(import) = obj.import() {
-            let matches = match (&import.id, &import.filter) {
-                (Some(id), _) => match self.kind.get(cloud, id, Freshness::Fresh).await {
-                    Ok(Some(r)) => vec![r],
-                    Ok(None) => Vec::new(),
-                    Err(e) => return Err(error_outcome(&e, "import")),
-                },
-                (None, Some(filter)) => match self.kind.find(cloud, filter).await {
-                    Ok(v) => v,
-                    Err(e) => return Err(error_outcome(&e, "import")),
-                },
-                (None, None) => Vec::new(),
-            };
-            let described = match (&import.id, &import.filter) {
-                (Some(id), _) => format!("import id {id}"),
-                (None, Some(f)) => format!("import filter {}", serde_json::to_string(f).unwrap_or_default()),
-                (None, None) => "import".to_string(),
-            };
-            match matches.len() {
-                1 => (matches.into_iter().next(), "Imported"),
-                0 => {
-                    return Err(outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, format!("{described} matches no {} in the cloud", O::KIND))));
-                }
-                n => {
-                    let ids = matches.iter().map(|r| self.kind.id(r)).collect::<Vec<_>>().join(", ");
-                    return Err(outcome(
-                        Next::Stalled,
-                        Verdict::new(false, false, reason::INVALID_CONFIGURATION, format!("{described} matches {n} {}s ({ids}); it must match exactly one", O::KIND)),
-                    ));
-                }
-            }
-        } else if let Some(resource) = obj.resource().filter(|_| status.pending_create.is_some()) {
+            (Some(self.import::<O>(cloud, import).await?), "Imported")
+        } else if let Some(resource) = obj.resource()
+            && let Some(pending) = status.pending_create.clone()
+        {
             let desired = Desired { uid, default_name, imported: false, resource, refs };
             let owned = match self.kind.find_owned(cloud, &desired).await {
                 Ok(v) => v,
-                Err(e) => return Err(error_outcome(&e, "look for an object created earlier")),
+                Err(e) => {
+                    // No answer is not an empty answer: the wait starts again.
+                    status.marker_absent_since = None;
+                    return Err(error_outcome(&e, "look for an object created earlier"));
+                }
             };
-            if owned.len() > 1 {
-                let ids = owned.iter().map(|r| self.kind.id(r)).collect::<Vec<_>>().join(", ");
-                return Err(outcome(
-                    Next::Stalled,
-                    Verdict::new(false, false, reason::UNRECOVERABLE, format!("{} cloud objects carry this object's ownership marker ({ids}); delete all but one", owned.len())),
-                ));
-            }
+            let Some(first) = owned.first() else {
+                let wait = self.unanswered_create_wait;
+                let since = status.marker_absent_since.get_or_insert_with(|| now().to_string()).clone();
+                return match doubt_ends(&since, wait) {
+                    Some(end) if end > now() => Err(outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, format!(
+                        "the create sent at {pending} may still land: no cloud object carries this object's ownership marker since {since}; creating again after {end}"
+                    )))),
+                    Some(_) => {
+                        info!(%pending, %since, "no object carries the marker after the wait; creating again");
+                        Ok(Found::Missing)
+                    }
+                    None => {
+                        status.marker_absent_since = Some(now().to_string());
+                        Err(outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, "looking for an object created earlier by its ownership marker")))
+                    }
+                };
+            };
+            let keep = self.kind.id(first);
+            self.remove_duplicates(obj, env, cloud, &keep, &owned).await?;
             (owned.into_iter().next(), "Adopted")
         } else {
             (None, "")
@@ -360,6 +454,7 @@ where
         debug!(%id, how, "found the cloud object");
         status.id = Some(id.clone());
         status.pending_create = None;
+        status.marker_absent_since = None;
         if let Err(e) = env.save_status(obj, status).await {
             return Err(env_outcome(&e));
         }
@@ -370,6 +465,47 @@ where
         };
         env.event(obj, Event::normal(how, "Observe", message)).await;
         Ok(Found::Remote(remote))
+    }
+
+    /// The one cloud object `import` names. None yet is progress (another
+    /// pipeline may still be creating it): retried with backoff. Two or
+    /// more is a terminal error naming them.
+    async fn import<O: ManagedObject>(&self, cloud: &K::Cloud, import: &terrane_api::Import<K::Filter>) -> Result<K::Remote, Outcome> {
+        let matches = match (&import.id, &import.filter) {
+            (Some(id), _) => match self.kind.get(cloud, id, Freshness::Fresh).await {
+                Ok(Some(r)) => vec![r],
+                Ok(None) => Vec::new(),
+                Err(e) => return Err(error_outcome(&e, "import")),
+            },
+            (None, Some(filter)) => match self.kind.find(cloud, filter).await {
+                Ok(v) => v,
+                Err(e) => return Err(error_outcome(&e, "import")),
+            },
+            (None, None) => Vec::new(),
+        };
+        let described = match (&import.id, &import.filter) {
+            (Some(id), _) => format!("import id {id}"),
+            (None, Some(f)) => format!("import filter {}", serde_json::to_string(f).unwrap_or_default()),
+            (None, None) => "import".to_string(),
+        };
+        let n = matches.len();
+        let mut matches = matches;
+        if n == 1
+            && let Some(r) = matches.pop()
+        {
+            return Ok(r);
+        }
+        match n {
+            0 | 1 => Err(outcome(Next::Retry, Verdict::new(false, true, reason::WAITING, format!(
+                "{described} matches no {} yet; looking again with backoff", O::KIND
+            )))),
+            _ => {
+                let ids = matches.iter().map(|r| self.kind.id(r)).collect::<Vec<_>>().join(", ");
+                Err(outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, format!(
+                    "{described} matches {n} {}s ({ids}); it must match exactly one", O::KIND
+                ))))
+            }
+        }
     }
 
     /// Deletes the cloud object (or leaves it, for Orphan and ObserveOnly)
@@ -422,12 +558,17 @@ where
         let uid = obj.meta().uid.clone().unwrap_or_default();
         let default_name = obj.meta().name.clone().unwrap_or_default();
         let mut ids: Vec<String> = status.id.iter().cloned().collect();
-        if ids.is_empty() && let Some(resource) = obj.resource() {
-            // A create may have happened before a crash without its ID being stored.
+        if obj.import().is_none()
+            && let Some(resource) = obj.resource()
+        {
+            // Every cloud object carrying the marker goes: one whose ID was
+            // never stored (a crash, a lost answer) as well as status.id.
             let refs = self.resolve(obj, env).await.unwrap_or_default();
-            let desired = Desired { uid: &uid, default_name: &default_name, imported: obj.import().is_some(), resource, refs: &refs };
+            let desired = Desired { uid: &uid, default_name: &default_name, imported: false, resource, refs: &refs };
             match self.kind.find_owned(&cloud, &desired).await {
-                Ok(found) => ids = found.iter().map(|r| self.kind.id(r)).collect(),
+                Ok(found) => ids.extend(found.iter().map(|r| self.kind.id(r)).filter(|id| status.id.as_ref() != Some(id))),
+                // References already gone: status.id is all there is to go by.
+                Err(ProviderError::Terminal { .. }) if !ids.is_empty() => {}
                 Err(e) => return error_outcome(&e, "look for objects created earlier"),
             }
         }
@@ -453,5 +594,18 @@ where
         } else {
             outcome(Next::Poll, Verdict::new(false, true, reason::DELETING, format!("waiting for the cloud to delete {}", pending.join(", "))))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::doubt_ends;
+    use std::time::Duration;
+
+    #[test]
+    fn a_create_in_doubt_may_be_sent_again_only_after_the_wait() {
+        let end = doubt_ends("2026-12-02T12:00:00Z", Duration::from_secs(60)).expect("a time");
+        assert_eq!(end.to_string(), "2026-12-02T12:01:00Z");
+        assert!(doubt_ends("not a time", Duration::from_secs(60)).is_none(), "an unreadable time is not a finished wait");
     }
 }

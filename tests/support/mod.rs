@@ -330,3 +330,25 @@ pub async fn neutron_named(cloud: &CloudClient, plural: &str, name: &str) -> Vec
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", terrane_testground::random_suffix(6))
 }
+
+/// A Terrane object of `kind` using the test's ProviderConfig (unless the
+/// spec names another).
+pub fn terrane_obj(kind: &str, name: &str, spec: Value) -> Value {
+    let mut spec = spec;
+    if spec.get("providerConfigRef").is_none() {
+        spec["providerConfigRef"] = json!({"name": PROVIDER});
+    }
+    json!({"apiVersion": "terrane.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})
+}
+
+/// Cloud requests the running controller made, by `service` and `method`
+/// (from its `/metrics`).
+pub async fn controller_requests(env: &Env, service: &str, method: &str) -> u64 {
+    let Some(m) = env.controller_metrics().await else { return 0 };
+    m.text
+        .lines()
+        .filter(|l| l.starts_with("terrane_cloud_requests_total"))
+        .filter(|l| l.contains(&format!("service=\"{service}\"")) && l.contains(&format!("method=\"{method}\"")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}

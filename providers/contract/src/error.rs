@@ -32,14 +32,32 @@ pub enum ProviderError {
     /// The cloud object does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// The cloud refused because of another object's state (in use, duplicate).
+    /// The cloud refused because of another object's state (in use by
+    /// something else): retried with backoff, shown as `Waiting`.
     #[error("{0}")]
     Conflict(String),
+    /// A request that creates something got no answer (timeout, connection
+    /// lost after it was sent, a 5xx): it may still take effect. The
+    /// reconciler keeps `pendingCreate` and does not create again until the
+    /// ownership marker has stayed absent for longer than the request timeout
+    /// plus a margin.
+    #[error("{0}")]
+    OutcomeUnknown(String),
+    /// The cloud refused because a prerequisite is not there yet (a network
+    /// without a subnet, a subnet not yet routable): progress, retried with
+    /// backoff, shown as `Waiting`.
+    #[error("{0}")]
+    Waiting(String),
 }
 
 impl ProviderError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Terminal { reason: TerminalReason::InvalidConfiguration, message: message.into() }
+    }
+
+    /// A prerequisite the cloud needs first, described for people.
+    pub fn waiting(message: impl Into<String>) -> Self {
+        Self::Waiting(message.into())
     }
 
     pub fn unrecoverable(message: impl Into<String>) -> Self {
@@ -49,7 +67,8 @@ impl ProviderError {
     /// The category's name, used as condition reason and Event reason.
     pub fn category(&self) -> &'static str {
         match self {
-            Self::Transient(_) => "TransientError",
+            Self::Transient(_) | Self::OutcomeUnknown(_) => "TransientError",
+            Self::Waiting(_) => "Waiting",
             Self::Terminal { reason, .. } => reason.as_str(),
             Self::NotFound(_) => "NotFound",
             Self::Conflict(_) => "Conflict",

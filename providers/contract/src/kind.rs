@@ -184,6 +184,13 @@ pub trait ExternalKind: Send + Sync + 'static {
     /// Compares without calling the cloud.
     fn diff(&self, desired: &Desired<'_, Self::Resource>, remote: &Self::Remote) -> Diff;
 
+    /// Checks what admission cannot (duplicates after normalising, ...)
+    /// without calling the cloud; an error is a terminal
+    /// `InvalidConfiguration` and nothing is created or changed.
+    fn validate(&self, _desired: &Desired<'_, Self::Resource>) -> ProviderResult<()> {
+        Ok(())
+    }
+
     fn readiness(&self, _remote: &Self::Remote) -> Readiness {
         Readiness::Ready
     }

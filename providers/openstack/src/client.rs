@@ -75,10 +75,14 @@ impl Service {
 /// A failed cloud request.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
+    /// `code` is the service's machine-readable error type where it gives
+    /// one (Neutron's `NeutronError.type`, e.g. `IpAddressAlreadyAllocated`).
     #[error("{service} API {method} {path}: HTTP {status}: {message}")]
-    Http { service: &'static str, method: String, path: String, status: u16, message: String },
+    Http { service: &'static str, method: String, path: String, status: u16, message: String, code: Option<String> },
+    /// No answer. `maybe_sent` is false only when the connection was never
+    /// made, so the service cannot have acted on the request.
     #[error("cannot reach the {service} API: {message}")]
-    Transport { service: &'static str, message: String },
+    Transport { service: &'static str, method: String, maybe_sent: bool, message: String },
     #[error("authentication to Keystone failed: HTTP {status}: {message}")]
     Auth { status: u16, message: String },
     #[error("cannot reach Keystone: {0}")]
@@ -96,11 +100,41 @@ impl CloudError {
             _ => None,
         }
     }
+
+    /// The service's error type (`IpAddressAlreadyAllocated`), when it gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Http { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True when a POST may have taken effect although no success came back:
+    /// it timed out or lost its connection after being sent, or got a 5xx.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::Transport { method, maybe_sent, .. } => *maybe_sent && method == "POST",
+            Self::Http { method, status, .. } => method == "POST" && *status >= 500,
+            _ => false,
+        }
+    }
 }
 
 impl From<CloudError> for ProviderError {
     fn from(e: CloudError) -> Self {
         let message = e.to_string();
+        if e.outcome_unknown() {
+            return ProviderError::OutcomeUnknown(format!("{message} (the request may still take effect)"));
+        }
+        match e.code() {
+            // The spec asks for something another object holds: a user must change it.
+            Some("IpAddressAlreadyAllocated" | "MacAddressInUse" | "IpAddressInUse") => {
+                return ProviderError::invalid(format!("{message} (choose another address, or free it)"));
+            }
+            // The port's subnet is not attached to a router on the external network yet.
+            Some("ExternalGatewayForFloatingIPNotFound") => return ProviderError::waiting(message),
+            _ => {}
+        }
         match &e {
             CloudError::Http { status: 404, .. } => ProviderError::NotFound(message),
             CloudError::Http { status: 409, .. } => ProviderError::Conflict(message),
@@ -326,7 +360,12 @@ impl CloudClient {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    return Err(CloudError::Transport { service: name, message: transport_message(&e) });
+                    return Err(CloudError::Transport {
+                        service: name,
+                        method: method.to_string(),
+                        maybe_sent: !nothing_sent,
+                        message: transport_message(&e),
+                    });
                 }
             };
             let status = response.status().as_u16();
@@ -357,6 +396,7 @@ impl CloudClient {
                 path: path.split('?').next().unwrap_or(path).to_string(),
                 status,
                 message: error_message(&body),
+                code: body.pointer("/NeutronError/type").and_then(Value::as_str).map(str::to_string),
             });
         }
     }
@@ -421,11 +461,22 @@ mod tests {
 
     #[test]
     fn http_statuses_map_to_categories() {
-        let http = |status| CloudError::Http { service: "network", method: "GET".into(), path: "/x".into(), status, message: "m".into() };
+        let http = |status| CloudError::Http { service: "network", method: "GET".into(), path: "/x".into(), status, message: "m".into(), code: None };
         assert!(matches!(ProviderError::from(http(404)), ProviderError::NotFound(_)));
         assert!(matches!(ProviderError::from(http(409)), ProviderError::Conflict(_)));
         assert!(matches!(ProviderError::from(http(400)), ProviderError::Terminal { .. }));
         assert!(matches!(ProviderError::from(http(503)), ProviderError::Transient(_)));
         assert!(matches!(ProviderError::from(CloudError::Auth { status: 401, message: "m".into() }), ProviderError::Terminal { .. }));
+    }
+
+    #[test]
+    fn a_create_without_answer_is_of_unknown_outcome() {
+        let post = |status| CloudError::Http { service: "compute", method: "POST".into(), path: "/servers".into(), status, message: "m".into(), code: None };
+        let lost = |method: &str, maybe_sent| CloudError::Transport { service: "compute", method: method.into(), maybe_sent, message: "timed out".into() };
+        assert!(matches!(ProviderError::from(post(500)), ProviderError::OutcomeUnknown(_)));
+        assert!(matches!(ProviderError::from(post(400)), ProviderError::Terminal { .. }));
+        assert!(matches!(ProviderError::from(lost("POST", true)), ProviderError::OutcomeUnknown(_)));
+        assert!(matches!(ProviderError::from(lost("POST", false)), ProviderError::Transient(_)));
+        assert!(matches!(ProviderError::from(lost("GET", true)), ProviderError::Transient(_)));
     }
 }

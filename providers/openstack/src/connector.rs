@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use terrane_provider::{Connector, ProviderError, ProviderResult, ProviderSettings, RequestObserver};
@@ -13,12 +14,14 @@ use crate::{ClientOptions, CloudClient, CloudConfig};
 /// every object of a ProviderConfig shares one token and one token bucket.
 pub struct OpenStackConnector {
     observer: Arc<dyn RequestObserver>,
+    timeout: Duration,
     clients: Mutex<HashMap<String, Arc<CloudClient>>>,
 }
 
 impl OpenStackConnector {
-    pub fn new(observer: Arc<dyn RequestObserver>) -> Self {
-        Self { observer, clients: Mutex::new(HashMap::new()) }
+    /// Clients whose requests time out after `timeout`.
+    pub fn new(observer: Arc<dyn RequestObserver>, timeout: Duration) -> Self {
+        Self { observer, timeout, clients: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -41,7 +44,7 @@ impl Connector for OpenStackConnector {
         }
         let config = CloudConfig::from_clouds_yaml(&s.clouds_yaml, &s.cloud, s.region.as_deref())
             .map_err(|e| ProviderError::invalid(e.to_string()))?;
-        let options = ClientOptions { requests_per_second: s.requests_per_second, burst: s.burst, ..ClientOptions::default() };
+        let options = ClientOptions { requests_per_second: s.requests_per_second, burst: s.burst, timeout: self.timeout, ..ClientOptions::default() };
         let client = Arc::new(CloudClient::new(config, options, self.observer.clone()).map_err(ProviderError::from)?);
         clients.insert(key, client.clone());
         Ok(client)

@@ -1,6 +1,7 @@
 //! Terrane's OpenStack provider: `clouds.yaml`, Keystone v3 auth, one
 //! rate-limited, retrying client per cloud, and one module per kind.
 
+pub mod addr;
 pub mod auth;
 pub mod client;
 pub mod clouds;

@@ -72,6 +72,52 @@ impl Collection {
     }
 }
 
+/// What refers to a subnet or security group the cloud refuses to delete.
+#[derive(Debug, Clone, Copy)]
+pub enum UsedBy<'a> {
+    Subnet(&'a str),
+    SecurityGroup(&'a str),
+}
+
+/// Deletes `id` from `collection`; when Neutron refuses because it is in
+/// use, the error names the ports (and the servers or routers they belong
+/// to) that still use it.
+pub async fn delete_naming_users(c: &CloudClient, collection: &Collection, id: &str, used: UsedBy<'_>) -> ProviderResult<()> {
+    match collection.delete(c, id).await {
+        Err(ProviderError::Conflict(message)) => {
+            let users = port_users(c, used).await.unwrap_or_default();
+            let what = if users.is_empty() { String::new() } else { format!("; still in use by {}", users.join(", ")) };
+            Err(ProviderError::Conflict(format!("{message}{what}")))
+        }
+        other => other,
+    }
+}
+
+async fn port_users(c: &CloudClient, used: UsedBy<'_>) -> ProviderResult<Vec<String>> {
+    const PORTS: Collection = Collection { plural: "ports", singular: "port" };
+    let ports: Vec<Value> = match used {
+        UsedBy::Subnet(id) => PORTS.list_visible(c, &[("fixed_ips", &format!("subnet_id={id}"))]).await?,
+        UsedBy::SecurityGroup(id) => {
+            let all: Vec<Value> = PORTS.list_visible(c, &[]).await?;
+            all.into_iter().filter(|p| p["security_groups"].as_array().is_some_and(|g| g.iter().any(|g| g == id))).collect()
+        }
+    };
+    Ok(ports
+        .iter()
+        .map(|p| {
+            let owner = p["device_owner"].as_str().unwrap_or_default();
+            let device = p["device_id"].as_str().unwrap_or_default();
+            let port = p["id"].as_str().unwrap_or_default();
+            match (owner, device) {
+                (_, "") => format!("port {port}"),
+                (o, d) if o.starts_with("compute:") => format!("port {port} of server {d}"),
+                (o, d) if o.starts_with("network:router") => format!("port {port} of router {d}"),
+                (o, d) => format!("port {port} ({o} {d})"),
+            }
+        })
+        .collect())
+}
+
 /// Compares the name (the spec's, or the object's name unless imported) and
 /// the description (without the ownership marker) every Neutron object has.
 pub fn check_name_and_description<R>(

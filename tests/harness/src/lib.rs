@@ -12,12 +12,14 @@
 mod cloud;
 mod kube_cluster;
 mod namespace;
+mod pause;
 mod pki;
 
 use std::path::PathBuf;
 
 pub use kube_cluster::{KubeCluster, StartOptions};
 pub use namespace::TestNamespace;
+pub use pause::{Paused, pause};
 pub use cloud::{RequestCounter, cloud_client, clouds_yaml_text};
 
 /// What can go wrong while bringing up or reaching the ground.

@@ -7,6 +7,7 @@ use terrane_api::{FloatingIPFilter, FloatingIPResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
 use crate::CloudClient;
+use crate::addr;
 use crate::marker::{self, strip_marker, with_marker};
 use crate::neutron::{Collection, put_opt, put_pair};
 
@@ -75,12 +76,12 @@ impl ExternalKind for FloatingIpKind {
         if let Ok(net) = d.refs.id("Network", &want.floating_network_ref.name) {
             diff.check_immutable("floatingNetworkRef", Some(&net.to_string()), &r.floating_network_id);
         }
-        diff.check_immutable("floatingIpAddress", want.floating_ip_address.as_ref(), &r.floating_ip_address);
+        diff.check_immutable("floatingIpAddress", addr::ip_opt(want.floating_ip_address.as_ref()).as_ref(), &addr::ip(&r.floating_ip_address));
         diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
         if let Ok(port) = port_id(d) {
             diff.check("portRef", Some(&port), &r.port_id);
             if port.is_some() {
-                diff.check("fixedIpAddress", want.fixed_ip_address.clone().map(Some).as_ref(), &r.fixed_ip_address);
+                diff.check("fixedIpAddress", addr::ip_opt(want.fixed_ip_address.as_ref()).map(Some).as_ref(), &addr::ip_opt(r.fixed_ip_address.as_ref()));
             }
         }
         diff

@@ -9,6 +9,7 @@ use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 use crate::CloudClient;
 use crate::marker::{self, with_marker};
 use crate::query::sorted;
+use crate::addr;
 use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
 
 const PORTS: Collection = Collection { plural: "ports", singular: "port" };
@@ -60,7 +61,7 @@ pub struct RemotePair {
 /// matches whatever MAC Neutron filled in (the port's own).
 fn pairs_match(want: &[AddressPair], cloud: &[RemotePair]) -> bool {
     want.len() == cloud.len()
-        && want.iter().all(|w| cloud.iter().any(|c| c.ip_address == w.ip_address && w.mac_address.as_ref().is_none_or(|m| Some(m) == c.mac_address.as_ref())))
+        && want.iter().all(|w| cloud.iter().any(|c| addr::cidr(&c.ip_address) == addr::cidr(&w.ip_address) && w.mac_address.as_ref().is_none_or(|m| Some(m) == c.mac_address.as_ref())))
 }
 
 fn pairs_body(pairs: &[AddressPair]) -> Value {
@@ -103,7 +104,7 @@ fn wanted_groups(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<Str
 fn ips_match(want: &[WantedIp], cloud: &[RemoteFixedIp]) -> bool {
     want.len() == cloud.len()
         && want.iter().all(|(s, a)| {
-            cloud.iter().any(|c| s.as_ref().is_none_or(|s| *s == c.subnet_id) && a.as_ref().is_none_or(|a| *a == c.ip_address))
+            cloud.iter().any(|c| s.as_ref().is_none_or(|s| *s == c.subnet_id) && a.as_ref().is_none_or(|a| addr::ip(a) == addr::ip(&c.ip_address)))
         })
 }
 

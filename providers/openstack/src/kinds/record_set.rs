@@ -8,6 +8,7 @@ use terrane_api::{RecordSetFilter, RecordSetResource, RecordType};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
 
 use crate::CloudClient;
+use crate::addr;
 use crate::client::Service;
 use crate::designate::{Collection, readiness};
 use crate::marker::{self, strip_marker, with_marker};
@@ -40,6 +41,15 @@ fn fqdn(label: &str, zone: &str) -> String {
     if label == "@" { zone.to_string() } else { format!("{}.{zone}", label.trim_end_matches('.')) }
 }
 
+/// A and AAAA data as canonical addresses (Designate keeps what it was
+/// given, a user may write IPv6 any way); other types unchanged.
+fn canonical(t: RecordType, records: &[String]) -> Vec<String> {
+    match t {
+        RecordType::A | RecordType::AAAA => records.iter().map(|a| addr::ip(a)).collect(),
+        _ => records.to_vec(),
+    }
+}
+
 /// `records` plus the addresses of every `recordsFrom` object of the record's
 /// family (a FloatingIP's address; a Server's fixed addresses), sorted and
 /// without repeats.
@@ -63,7 +73,7 @@ fn records(d: &Desired<'_, RecordSetResource>) -> Vec<String> {
         }
     }
     out.retain(|a| a.parse::<std::net::IpAddr>().map(|ip| ip.is_ipv6() == (family == 6)).unwrap_or(true));
-    let mut out = sorted(&out);
+    let mut out = sorted(&canonical(r.record_type, &out));
     out.dedup();
     out
 }
@@ -108,7 +118,7 @@ impl ExternalKind for RecordSetKind {
             diff.check_immutable("name", Some(&fqdn(&label, &r.zone_name)), &r.name);
         }
         diff.check_immutable("type", Some(&want.record_type.as_str().to_string()), &r.record_type);
-        diff.check("records", Some(&records(d)), &sorted(&r.records));
+        diff.check("records", Some(&records(d)), &sorted(&canonical(want.record_type, &r.records)));
         diff.check("ttl", want.ttl.map(Some).as_ref(), &r.ttl);
         diff.check("description", want.description.as_ref(), &strip_marker(r.description.as_deref().unwrap_or_default()).to_string());
         diff

@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{Direction, Ethertype, SecurityGroupFilter, SecurityGroupResource};
-use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, ProviderResult};
+use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, ProviderError, ProviderResult};
 
 use crate::CloudClient;
+use crate::addr;
 use crate::marker::{self, with_marker};
-use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
+use crate::neutron::{Collection, UsedBy, check_name_and_description, delete_naming_users, put_opt, put_pair};
 
 const GROUPS: Collection = Collection { plural: "security-groups", singular: "security_group" };
 const RULES: Collection = Collection { plural: "security-group-rules", singular: "security_group_rule" };
@@ -72,7 +73,7 @@ impl RuleKey {
             protocol: normalize_protocol(r.protocol.as_deref()),
             port_range_min: r.port_range_min,
             port_range_max: r.port_range_max,
-            remote_ip_prefix: r.remote_ip_prefix.clone(),
+            remote_ip_prefix: r.remote_ip_prefix.as_deref().map(addr::cidr),
             remote_group_id: r.remote_group_id.clone(),
         }
     }
@@ -90,6 +91,23 @@ impl RuleKey {
 
 /// The rules the spec asks for; `own_id` stands for a reference to this group itself.
 fn wanted_rules(d: &Desired<'_, SecurityGroupResource>, own_id: &str) -> ProviderResult<Option<BTreeSet<RuleKey>>> {
+    Ok(rule_list(d, own_id)?.map(|list| list.into_iter().collect()))
+}
+
+/// Pairs of positions in `rules` that describe the same rule once
+/// normalised (protocol case, `any`, the form of a CIDR).
+fn duplicate_rules(list: &[RuleKey]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (i, a) in list.iter().enumerate() {
+        if let Some(j) = list[..i].iter().position(|b| b == a) {
+            out.push((j, i));
+        }
+    }
+    out
+}
+
+/// The spec's rules in order, normalised.
+fn rule_list(d: &Desired<'_, SecurityGroupResource>, own_id: &str) -> ProviderResult<Option<Vec<RuleKey>>> {
     let Some(rules) = &d.resource.rules else { return Ok(None) };
     rules
         .iter()
@@ -111,11 +129,11 @@ fn wanted_rules(d: &Desired<'_, SecurityGroupResource>, own_id: &str) -> Provide
                 protocol: normalize_protocol(r.protocol.as_deref()),
                 port_range_min: r.port_range_min,
                 port_range_max: r.port_range_max,
-                remote_ip_prefix: r.remote_ip_prefix.clone(),
+                remote_ip_prefix: r.remote_ip_prefix.as_deref().map(addr::cidr),
                 remote_group_id,
             })
         })
-        .collect::<ProviderResult<BTreeSet<_>>>()
+        .collect::<ProviderResult<Vec<_>>>()
         .map(Some)
 }
 
@@ -140,6 +158,16 @@ impl ExternalKind for SecurityGroupKind {
 
     async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, SecurityGroupResource>) -> ProviderResult<Vec<RemoteSecurityGroup>> {
         GROUPS.find_owned(c, d.uid).await
+    }
+
+    fn validate(&self, d: &Desired<'_, SecurityGroupResource>) -> ProviderResult<()> {
+        let list = rule_list(d, "this group")?.unwrap_or_default();
+        let pairs = duplicate_rules(&list);
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let said = pairs.iter().map(|(a, b)| format!("rules[{b}] repeats rules[{a}]")).collect::<Vec<_>>().join(", ");
+        Err(ProviderError::invalid(format!("{said}: the cloud keeps a rule once; remove the repeats from spec.resource.rules")))
     }
 
     fn id(&self, r: &RemoteSecurityGroup) -> String {
@@ -193,6 +221,30 @@ impl ExternalKind for SecurityGroupKind {
     }
 
     async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
-        GROUPS.delete(c, id).await
+        delete_naming_users(c, &GROUPS, id, UsedBy::SecurityGroup(id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(protocol: &str, prefix: &str) -> RuleKey {
+        RuleKey {
+            direction: "ingress".into(),
+            ethertype: "IPv4".into(),
+            protocol: normalize_protocol(Some(protocol)),
+            port_range_min: Some(22),
+            port_range_max: Some(22),
+            remote_ip_prefix: Some(addr::cidr(prefix)),
+            remote_group_id: None,
+        }
+    }
+
+    #[test]
+    fn rules_that_differ_only_in_form_are_repeats() {
+        let list = [key("tcp", "10.0.0.0/8"), key("udp", "10.0.0.0/8"), key("TCP", "10.1.2.3/8")];
+        assert_eq!(duplicate_rules(&list), vec![(0, 2)]);
+        assert!(duplicate_rules(&list[..2]).is_empty());
     }
 }

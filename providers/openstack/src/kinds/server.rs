@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use terrane_api::{ServerFilter, ServerResource, USER_DATA_INPUT};
-use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, ProviderResult, Readiness};
+use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, ProviderError, ProviderResult, Readiness};
 
 use crate::CloudClient;
 use crate::query::{encode, put_opt, sorted};
@@ -61,7 +61,7 @@ pub struct RemoteServer {
 
 fn parse_server(v: &Value) -> ProviderResult<RemoteServer> {
     let s = |k: &str| v[k].as_str().map(str::to_string);
-    let id = s("id").ok_or_else(|| terrane_provider::ProviderError::Transient("Nova returned a server without id".into()))?;
+    let id = s("id").ok_or_else(|| ProviderError::Transient("Nova returned a server without id".into()))?;
     let mut addresses = Vec::new();
     for (network, list) in v["addresses"].as_object().into_iter().flatten() {
         for a in list.as_array().into_iter().flatten() {
@@ -266,7 +266,12 @@ impl ExternalKind for ServerKind {
         });
         let mut devices = Vec::new();
         if let Some(i) = &w.image_ref {
-            body["imageRef"] = json!(d.refs.id("Image", &i.name)?);
+            let image = d.refs.id("Image", &i.name)?;
+            body["imageRef"] = json!(image);
+            if w.volume_refs.as_ref().is_some_and(|v| !v.is_empty()) {
+                // With data volumes Nova needs the image as boot device 0 too.
+                devices.push(json!({ "boot_index": 0, "uuid": image, "source_type": "image", "destination_type": "local", "delete_on_termination": true }));
+            }
         }
         if let Some(v) = &w.boot_volume_ref {
             let id = d.refs.id("Volume", &v.name)?;
@@ -288,7 +293,7 @@ impl ExternalKind for ServerKind {
         }
         put_opt(&mut body, "availability_zone", w.availability_zone.as_deref());
         put_opt(&mut body, "user_data", data.map(|t| base64::engine::general_purpose::STANDARD.encode(t)));
-        let answer = NOVA.post(c, "/servers", &json!({ "server": body })).await?;
+        let answer = NOVA.post(c, "/servers", &json!({ "server": body })).await.map_err(prerequisite_missing)?;
         NOVA.id_in(&answer, "/server/id", "server")
     }
 
@@ -340,6 +345,18 @@ impl ExternalKind for ServerKind {
 
     async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
         NOVA.delete(c, &format!("/servers/{id}")).await
+    }
+}
+
+/// Nova's refusal of a network that has no subnet yet (its
+/// `NetworkRequiresSubnet`) is a prerequisite still missing: the Subnet may
+/// be created in the same apply.
+fn prerequisite_missing(e: ProviderError) -> ProviderError {
+    match e {
+        ProviderError::Terminal { message, .. } if message.contains("requires a subnet in order to boot instances on") => {
+            ProviderError::waiting(format!("{message} (waiting for the network's Subnet)"))
+        }
+        e => e,
     }
 }
 

@@ -7,9 +7,10 @@ use terrane_api::{AllocationPool, HostRoute, SubnetFilter, SubnetResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
 use crate::CloudClient;
+use crate::addr;
 use crate::marker::{self, with_marker};
 use crate::query::sorted;
-use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
+use crate::neutron::{Collection, UsedBy, check_name_and_description, delete_naming_users, put_opt, put_pair};
 
 const SUBNETS: Collection = Collection { plural: "subnets", singular: "subnet" };
 
@@ -42,6 +43,21 @@ pub struct RemoteSubnet {
 }
 
 pub struct SubnetKind;
+
+/// Pools as sorted (start, end) pairs of canonical addresses.
+fn pools(list: &[AllocationPool]) -> Vec<(String, String)> {
+    sorted(&list.iter().map(|p| (addr::ip(&p.start), addr::ip(&p.end))).collect::<Vec<_>>())
+}
+
+/// Name servers in order (the order is the resolver's), canonical.
+fn ips(list: &[String]) -> Vec<String> {
+    list.iter().map(|a| addr::ip(a)).collect()
+}
+
+/// Routes as sorted (destination, next hop), canonical.
+fn routes(list: &[HostRoute]) -> Vec<(String, String)> {
+    sorted(&list.iter().map(|r| (addr::cidr(&r.destination), addr::ip(&r.nexthop))).collect::<Vec<_>>())
+}
 
 fn ip_version(r: &SubnetResource) -> i32 {
     r.ip_version.unwrap_or(if r.cidr.contains(':') { 6 } else { 4 })
@@ -96,7 +112,7 @@ impl ExternalKind for SubnetKind {
     fn diff(&self, d: &Desired<'_, SubnetResource>, r: &RemoteSubnet) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        diff.check_immutable("cidr", Some(&want.cidr), &r.cidr);
+        diff.check_immutable("cidr", Some(&addr::cidr(&want.cidr)), &addr::cidr(&r.cidr));
         diff.check_immutable("ipVersion", Some(&ip_version(want)), &r.ip_version);
         if let Ok(network) = d.refs.id("Network", &want.network_ref.name) {
             diff.check_immutable("networkRef", Some(&network.to_string()), &r.network_id);
@@ -104,11 +120,11 @@ impl ExternalKind for SubnetKind {
         diff.check_immutable("ipv6AddressMode", want.ipv6_address_mode.map(|m| Some(m.as_str().to_string())).as_ref(), &r.ipv6_address_mode);
         diff.check_immutable("ipv6RaMode", want.ipv6_ra_mode.map(|m| Some(m.as_str().to_string())).as_ref(), &r.ipv6_ra_mode);
         check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
-        diff.check("gatewayIp", wanted_gateway(want).as_ref(), &r.gateway_ip);
+        diff.check("gatewayIp", wanted_gateway(want).map(|g| addr::ip_opt(g.as_ref())).as_ref(), &addr::ip_opt(r.gateway_ip.as_ref()));
         diff.check("enableDhcp", want.enable_dhcp.as_ref(), &r.enable_dhcp);
-        diff.check("allocationPools", want.allocation_pools.as_deref().map(sorted).as_ref(), &sorted(&r.allocation_pools));
-        diff.check("dnsNameservers", want.dns_nameservers.as_ref(), &r.dns_nameservers);
-        diff.check("hostRoutes", want.host_routes.as_deref().map(sorted).as_ref(), &sorted(&r.host_routes));
+        diff.check("allocationPools", want.allocation_pools.as_deref().map(pools).as_ref(), &pools(&r.allocation_pools));
+        diff.check("dnsNameservers", want.dns_nameservers.as_deref().map(ips).as_ref(), &ips(&r.dns_nameservers));
+        diff.check("hostRoutes", want.host_routes.as_deref().map(routes).as_ref(), &routes(&r.host_routes));
         diff
     }
 
@@ -129,6 +145,6 @@ impl ExternalKind for SubnetKind {
     }
 
     async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
-        SUBNETS.delete(c, id).await
+        delete_naming_users(c, &SUBNETS, id, UsedBy::Subnet(id)).await
     }
 }
