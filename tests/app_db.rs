@@ -9,19 +9,9 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DynamicObject, PostParams};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
 use terrane_openstack::rest::{CINDER, DESIGNATE, NEUTRON, NOVA};
-
-fn ready(o: &DynamicObject) -> bool {
-    o.data["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
-
-fn dig(name: &str) -> BTreeSet<String> {
-    let out = std::process::Command::new("dig").args(["+short", "@127.0.0.1", name, "A"]).output().expect("run dig");
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
-}
 
 /// The cloud path of a created object of `kind` with `id`.
 fn cloud_path(kind: &str, id: &str) -> Option<(terrane_openstack::rest::Rest, String)> {
@@ -40,42 +30,13 @@ fn cloud_path(kind: &str, id: &str) -> Option<(terrane_openstack::rest::Rest, St
 #[tokio::test]
 async fn app_and_db_tiers_converge_in_one_apply_and_leave_no_trace() {
     let mut env = Env::without_controller("appdb").await;
-    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples/app-db.yaml")).expect("example");
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("example YAML");
     let zone = format!("{}.terrane.test.", unique("app"));
     let (client, ns) = (env.ns.client.clone(), env.ns.name.clone());
     env.start_controller(&[]);
-    let mut objects = Vec::new();
-    for mut doc in docs {
-        doc["spec"]["providerConfigRef"]["name"] = json!(PROVIDER);
-        if doc["kind"] == "Zone" {
-            doc["spec"]["resource"]["name"] = json!(zone);
-        }
-        let kind = doc["kind"].as_str().expect("kind").to_string();
-        let obj: DynamicObject = serde_json::from_value(doc).expect("object");
-        let name = obj.metadata.name.clone().expect("name");
-        terrane_api(&client, &ns, &kind).create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("1. the API accepts {kind}/{name}: {e}"));
-        objects.push((kind, name));
-    }
-    assert_eq!(objects.len(), 13, "the example declares 13 objects");
-
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(240);
-    loop {
-        let mut waiting = Vec::new();
-        for (kind, name) in &objects {
-            let o = terrane_api(&client, &ns, kind).get(name).await.expect("get");
-            if !ready(&o) {
-                let message = o.data["status"]["conditions"][0]["message"].as_str().unwrap_or("no status yet").to_string();
-                waiting.push(format!("{kind}/{name}: {message}"));
-            }
-        }
-        if waiting.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "2. everything Ready within 240s; still waiting: {waiting:#?}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let objects = apply_example(&env, "app-db.yaml", Some(&zone)).await;
+    assert_eq!(objects.len(), 13, "the example declares 13 objects");
+    wait_all_ready(&env, &objects, 240).await;
     println!("app-db: {} objects Ready in {:.1}s", objects.len(), started.elapsed().as_secs_f64());
 
     let get = |kind: &'static str, name: &'static str| {
@@ -110,19 +71,28 @@ async fn app_and_db_tiers_converge_in_one_apply_and_leave_no_trace() {
             made.push((kind.clone(), id.to_string()));
         }
     }
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    let deleting = Instant::now();
-    namespaces.delete(&ns, &Default::default()).await.expect("delete namespace");
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while namespaces.get_opt(&ns).await.expect("get ns").is_some() {
-        assert!(Instant::now() < deadline, "8. the namespace is gone within 240s");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    println!("app-db: namespace deleted in {:.1}s", deleting.elapsed().as_secs_f64());
+    println!("app-db: namespace deleted in {:.1}s", delete_namespace(&env, 240).await.as_secs_f64());
     for (kind, id) in &made {
         let Some((rest, path)) = cloud_path(kind, id) else { continue };
         let left = rest.get_opt(&env.cloud, &path).await.expect("the cloud answers");
         let gone = left.is_none() || left.as_ref().is_some_and(|v| v["server"]["status"] == "DELETED");
         assert!(gone, "9. {kind} {id} was deleted with the namespace: {left:?}");
     }
+}
+
+#[tokio::test]
+async fn a_server_on_a_network_without_subnet_waits_for_it() {
+    let env = Env::new("wait-subnet").await;
+    create(&env.api::<terrane_api::Flavor>(), terrane_obj("Flavor", "tiny", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "m1.tiny"}}}))).await;
+    create(&env.api::<terrane_api::Image>(), terrane_obj("Image", "os", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "tiny-raw"}}}))).await;
+    create(&env.api::<terrane_api::Network>(), terrane_obj("Network", "n", json!({"resource": {}}))).await;
+    let servers = env.api::<terrane_api::Server>();
+    create(&servers, terrane_obj("Server", "vm", json!({"resource": {"flavorRef": {"name": "tiny"}, "imageRef": {"name": "os"}, "networks": [{"networkRef": {"name": "n"}}]}}))).await;
+    wait_reason(&servers, "vm", "Waiting", "requires a subnet").await;
+    create(&env.api::<terrane_api::Subnet>(), terrane_obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.44.0.0/24"}}))).await;
+    let vm = wait_ready(&servers, "vm").await;
+    let uid = vm.metadata.uid.clone().expect("uid");
+    let tagged = NOVA.get(&env.cloud, &format!("/servers/detail?tags=terrane-uid:{uid}")).await.expect("Nova answers");
+    assert_eq!(tagged["servers"].as_array().map(Vec::len), Some(1), "1. one server, once the Subnet is there");
+    env.teardown().await;
 }

@@ -7,8 +7,6 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DynamicObject, PostParams};
-use serde_json::{Value, json};
 use support::*;
 use terrane_openstack::CloudClient;
 use terrane_openstack::rest::{DESIGNATE, NOVA};
@@ -32,56 +30,17 @@ async fn inventory(cloud: &CloudClient) -> BTreeSet<String> {
     all
 }
 
-fn ready(o: &DynamicObject) -> bool {
-    o.data["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
-
-fn dig(name: &str) -> BTreeSet<String> {
-    let out = std::process::Command::new("dig").args(["+short", "@127.0.0.1", name, "A"]).output().expect("run dig");
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
-}
-
 #[tokio::test]
 async fn web_tier_converges_resolves_and_leaves_no_trace() {
     let mut env = Env::without_controller("webtier").await;
     let before = inventory(&env.cloud).await;
-    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples/web-tier.yaml")).expect("example");
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("example YAML");
     let zone = format!("{}.terrane.test.", unique("web"));
-    let client = env.ns.client.clone();
-    let ns = env.ns.name.clone();
+    let (client, ns) = (env.ns.client.clone(), env.ns.name.clone());
     let started = Instant::now();
     env.start_controller(&[]);
-    let mut objects = Vec::new();
-    for mut doc in docs {
-        doc["spec"]["providerConfigRef"]["name"] = json!(PROVIDER);
-        if doc["kind"] == "Zone" {
-            doc["spec"]["resource"]["name"] = json!(zone);
-        }
-        let kind = doc["kind"].as_str().expect("kind").to_string();
-        let obj: DynamicObject = serde_json::from_value(doc).expect("object");
-        let name = obj.metadata.name.clone().expect("name");
-        terrane_api(&client, &ns, &kind).create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("1. the API accepts {kind}/{name}: {e}"));
-        objects.push((kind, name));
-    }
+    let objects = apply_example(&env, "web-tier.yaml", Some(&zone)).await;
     assert_eq!(objects.len(), 18, "the example declares 18 objects");
-
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        let mut waiting = Vec::new();
-        for (kind, name) in &objects {
-            let o = terrane_api(&client, &ns, kind).get(name).await.expect("get");
-            if !ready(&o) {
-                let message = o.data["status"]["conditions"][0]["message"].as_str().unwrap_or("no status yet").to_string();
-                waiting.push(format!("{kind}/{name}: {message}"));
-            }
-        }
-        if waiting.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "2. everything Ready within 240s; still waiting: {waiting:#?}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    wait_all_ready(&env, &objects, 240).await;
     let converged = started.elapsed();
     let metrics = env.controller_metrics().await;
 
@@ -104,15 +63,7 @@ async fn web_tier_converges_resolves_and_leaves_no_trace() {
     assert!(made.iter().filter(|m| m.starts_with("servers/")).count() == 2, "4. two servers: {made:?}");
 
     // 5. Deleting the namespace deletes every cloud object it made, and nothing else.
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    let deleting = Instant::now();
-    namespaces.delete(&ns, &Default::default()).await.expect("delete namespace");
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while namespaces.get_opt(&ns).await.expect("get ns").is_some() {
-        assert!(Instant::now() < deadline, "5. the namespace is gone within 240s");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    println!("web tier: namespace deleted in {:.1}s", deleting.elapsed().as_secs_f64());
+    println!("web tier: namespace deleted in {:.1}s", delete_namespace(&env, 240).await.as_secs_f64());
     let after = inventory(&env.cloud).await;
     assert_eq!(after, before, "6. the cloud is exactly as before: left over {:?}, lost {:?}", after.difference(&before).collect::<Vec<_>>(), before.difference(&after).collect::<Vec<_>>());
     assert!(dig(&format!("www.{zone}")).is_empty(), "7. the name no longer resolves");

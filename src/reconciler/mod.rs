@@ -54,7 +54,13 @@ pub struct Reconciler<K> {
     /// How long the ownership-marker look-up must stay empty after a create
     /// whose outcome is unknown before a new create is sent.
     unanswered_create_wait: Duration,
+    /// When each object (by UID) was last checked for duplicates.
+    duplicate_checks: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
+
+/// Drift checks per duplicate check: looking for other cloud objects carrying
+/// the marker lists a whole collection, so it runs at every sixth resync.
+const RESYNCS_PER_DUPLICATE_CHECK: u32 = 6;
 
 enum Found<R> {
     Remote(R),
@@ -110,7 +116,22 @@ where
     /// looked for by its marker before another create is sent (the cloud
     /// request timeout plus a margin).
     pub fn new(kind: K, resync_secs: u64, unanswered_create_wait: Duration) -> Self {
-        Self { kind, resync_secs, unanswered_create_wait }
+        Self { kind, resync_secs, unanswered_create_wait, duplicate_checks: Default::default() }
+    }
+
+    /// True at the first drift check of `uid` and every
+    /// [`RESYNCS_PER_DUPLICATE_CHECK`] resync periods after.
+    fn duplicate_check_due(&self, uid: &str) -> bool {
+        let period = Duration::from_secs(self.resync_secs).saturating_mul(RESYNCS_PER_DUPLICATE_CHECK).saturating_sub(Duration::from_secs(1));
+        let mut checks = self.duplicate_checks.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        match checks.get(uid) {
+            Some(at) if now.duration_since(*at) < period => false,
+            _ => {
+                checks.insert(uid.to_string(), now);
+                true
+            }
+        }
     }
 
     /// Brings the cloud object in line with `obj`'s spec and stores status
@@ -388,6 +409,7 @@ where
                     // At each drift check: anything else carrying the marker is a duplicate.
                     if created_here
                         && freshness != Freshness::Fresh
+                        && self.duplicate_check_due(uid)
                         && let Some(resource) = obj.resource()
                     {
                         let desired = Desired { uid, default_name, imported: false, resource, refs };

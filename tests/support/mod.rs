@@ -352,3 +352,71 @@ pub async fn controller_requests(env: &Env, service: &str, method: &str) -> u64 
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
+
+/// Every document of `deploy/examples/<file>` created in the namespace as
+/// is, in file order, with the test's ProviderConfig and (when given) the
+/// zone name replaced; returns `(kind, name)` of each.
+pub async fn apply_example(env: &Env, file: &str, zone: Option<&str>) -> Vec<(String, String)> {
+    let path = format!("{}/deploy/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+    let yaml = std::fs::read_to_string(&path).expect("example");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("example YAML");
+    let mut objects = Vec::new();
+    for mut doc in docs {
+        doc["spec"]["providerConfigRef"]["name"] = json!(PROVIDER);
+        if let Some(zone) = zone.filter(|_| doc["kind"] == "Zone") {
+            doc["spec"]["resource"]["name"] = json!(zone);
+        }
+        let kind = doc["kind"].as_str().expect("kind").to_string();
+        let obj: kube::api::DynamicObject = serde_json::from_value(doc).expect("object");
+        let name = obj.metadata.name.clone().expect("name");
+        terrane_api(&env.ns.client, &env.ns.name, &kind)
+            .create(&PostParams::default(), &obj)
+            .await
+            .unwrap_or_else(|e| panic!("the API accepts {kind}/{name}: {e}"));
+        objects.push((kind, name));
+    }
+    objects
+}
+
+fn dynamic_ready(o: &kube::api::DynamicObject) -> bool {
+    o.data["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+/// Waits until every one of `objects` is Ready; panics after `secs` listing
+/// what still waits and why.
+pub async fn wait_all_ready(env: &Env, objects: &[(String, String)], secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let mut waiting = Vec::new();
+        for (kind, name) in objects {
+            let o = terrane_api(&env.ns.client, &env.ns.name, kind).get(name).await.expect("get");
+            if !dynamic_ready(&o) {
+                let message = o.data["status"]["conditions"][0]["message"].as_str().unwrap_or("no status yet").to_string();
+                waiting.push(format!("{kind}/{name}: {message}"));
+            }
+        }
+        if waiting.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "everything Ready within {secs}s; still waiting: {waiting:#?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Deletes the namespace and waits until it is gone; returns how long it took.
+pub async fn delete_namespace(env: &Env, secs: u64) -> Duration {
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(env.ns.client.clone());
+    let started = Instant::now();
+    namespaces.delete(&env.ns.name, &Default::default()).await.expect("delete namespace");
+    while namespaces.get_opt(&env.ns.name).await.expect("get namespace").is_some() {
+        assert!(started.elapsed() < Duration::from_secs(secs), "the namespace is gone within {secs}s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    started.elapsed()
+}
+
+/// What bind9 on the ground answers for `name` (A records).
+pub fn dig(name: &str) -> std::collections::BTreeSet<String> {
+    let out = Command::new("dig").args(["+short", "@127.0.0.1", name, "A"]).output().expect("run dig");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
+}

@@ -5,9 +5,10 @@
 //!   expires, and fetched again once when a request gets 401;
 //! * every request waits for the cloud's token bucket first;
 //! * GET, PUT, PATCH and DELETE are retried (backoff with jitter, capped) on
-//!   connection errors, 5xx and 429; POST is retried only on 429 and on
-//!   errors that prove nothing was sent, so a create is never sent twice by
-//!   this client (the reconciler adopts by ownership tag instead);
+//!   connection errors, 5xx and 429; POST (and a PUT that creates, see
+//!   [`CloudClient::put_creating`]) is retried only on 429 and on errors that
+//!   prove nothing was sent, so a create is never sent twice by this client
+//!   (the reconciler adopts by ownership marker instead);
 //! * 429's `Retry-After` is honoured;
 //! * every attempt is reported to the [`RequestObserver`];
 //! * credentials Keystone refused are not tried again for 30 s (a wrong
@@ -78,11 +79,13 @@ pub enum CloudError {
     /// `code` is the service's machine-readable error type where it gives
     /// one (Neutron's `NeutronError.type`, e.g. `IpAddressAlreadyAllocated`).
     #[error("{service} API {method} {path}: HTTP {status}: {message}")]
-    Http { service: &'static str, method: String, path: String, status: u16, message: String, code: Option<String> },
+    Http { service: &'static str, method: String, path: String, status: u16, message: String, code: Option<String>, creates: bool },
     /// No answer. `maybe_sent` is false only when the connection was never
-    /// made, so the service cannot have acted on the request.
+    /// made, so the service cannot have acted on the request; `creates` says
+    /// the request makes something (a POST, or an action such as
+    /// `add_router_interface`).
     #[error("cannot reach the {service} API: {message}")]
-    Transport { service: &'static str, method: String, maybe_sent: bool, message: String },
+    Transport { service: &'static str, method: String, maybe_sent: bool, creates: bool, message: String },
     #[error("authentication to Keystone failed: HTTP {status}: {message}")]
     Auth { status: u16, message: String },
     #[error("cannot reach Keystone: {0}")]
@@ -113,8 +116,8 @@ impl CloudError {
     /// it timed out or lost its connection after being sent, or got a 5xx.
     pub fn outcome_unknown(&self) -> bool {
         match self {
-            Self::Transport { method, maybe_sent, .. } => *maybe_sent && method == "POST",
-            Self::Http { method, status, .. } => method == "POST" && *status >= 500,
+            Self::Transport { maybe_sent, creates, .. } => *maybe_sent && *creates,
+            Self::Http { creates, status, .. } => *creates && *status >= 500,
             _ => false,
         }
     }
@@ -317,6 +320,26 @@ impl CloudClient {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Result<ApiResponse, CloudError> {
+        let creates = method == Method::POST;
+        self.send(service, method, path, body, headers, creates).await
+    }
+
+    /// A PUT that makes something (`add_router_interface`): not resent after
+    /// it may have been sent, like a POST, and its lost answer is an unknown
+    /// outcome, not a failure.
+    pub async fn put_creating(&self, service: Service, path: &str, body: &Value) -> Result<ApiResponse, CloudError> {
+        self.send(service, Method::PUT, path, Some(body), &[], true).await
+    }
+
+    async fn send(
+        &self,
+        service: Service,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+        creates: bool,
+    ) -> Result<ApiResponse, CloudError> {
         let name = service.catalog_type();
         let mut delays = ExponentialBuilder::default()
             .with_min_delay(self.options.min_backoff)
@@ -354,7 +377,7 @@ impl CloudClient {
                 Err(e) => {
                     self.observer.observe(name, method.as_str(), 0, started.elapsed());
                     let nothing_sent = e.is_connect();
-                    if (method != Method::POST || nothing_sent)
+                    if (!creates || nothing_sent)
                         && let Some(delay) = delays.next()
                     {
                         tokio::time::sleep(delay).await;
@@ -364,6 +387,7 @@ impl CloudClient {
                         service: name,
                         method: method.to_string(),
                         maybe_sent: !nothing_sent,
+                        creates,
                         message: transport_message(&e),
                     });
                 }
@@ -385,7 +409,7 @@ impl CloudClient {
                 self.invalidate().await;
                 continue;
             }
-            let retryable = status == 429 || (status >= 500 && method != Method::POST);
+            let retryable = status == 429 || (status >= 500 && !creates);
             if retryable && let Some(delay) = delays.next() {
                 tokio::time::sleep(retry_after.map(|r| r.min(Duration::from_secs(60))).unwrap_or(delay)).await;
                 continue;
@@ -397,6 +421,7 @@ impl CloudClient {
                 status,
                 message: error_message(&body),
                 code: body.pointer("/NeutronError/type").and_then(Value::as_str).map(str::to_string),
+                creates,
             });
         }
     }
@@ -461,7 +486,7 @@ mod tests {
 
     #[test]
     fn http_statuses_map_to_categories() {
-        let http = |status| CloudError::Http { service: "network", method: "GET".into(), path: "/x".into(), status, message: "m".into(), code: None };
+        let http = |status| CloudError::Http { service: "network", method: "GET".into(), path: "/x".into(), status, message: "m".into(), code: None, creates: false };
         assert!(matches!(ProviderError::from(http(404)), ProviderError::NotFound(_)));
         assert!(matches!(ProviderError::from(http(409)), ProviderError::Conflict(_)));
         assert!(matches!(ProviderError::from(http(400)), ProviderError::Terminal { .. }));
@@ -471,12 +496,12 @@ mod tests {
 
     #[test]
     fn a_create_without_answer_is_of_unknown_outcome() {
-        let post = |status| CloudError::Http { service: "compute", method: "POST".into(), path: "/servers".into(), status, message: "m".into(), code: None };
-        let lost = |method: &str, maybe_sent| CloudError::Transport { service: "compute", method: method.into(), maybe_sent, message: "timed out".into() };
+        let post = |status| CloudError::Http { service: "compute", method: "POST".into(), path: "/servers".into(), status, message: "m".into(), code: None, creates: true };
+        let lost = |creates, maybe_sent| CloudError::Transport { service: "compute", method: "POST".into(), maybe_sent, creates, message: "timed out".into() };
         assert!(matches!(ProviderError::from(post(500)), ProviderError::OutcomeUnknown(_)));
         assert!(matches!(ProviderError::from(post(400)), ProviderError::Terminal { .. }));
-        assert!(matches!(ProviderError::from(lost("POST", true)), ProviderError::OutcomeUnknown(_)));
-        assert!(matches!(ProviderError::from(lost("POST", false)), ProviderError::Transient(_)));
-        assert!(matches!(ProviderError::from(lost("GET", true)), ProviderError::Transient(_)));
+        assert!(matches!(ProviderError::from(lost(true, true)), ProviderError::OutcomeUnknown(_)));
+        assert!(matches!(ProviderError::from(lost(true, false)), ProviderError::Transient(_)));
+        assert!(matches!(ProviderError::from(lost(false, true)), ProviderError::Transient(_)));
     }
 }

@@ -92,7 +92,7 @@ impl ExternalKind for RouterInterfaceKind {
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, RouterInterfaceResource>) -> ProviderResult<String> {
         let (router, subnet) = ids(d)?;
-        let r = c.put(Service::Network, &format!("/v2.0/routers/{router}/add_router_interface"), &json!({ "subnet_id": subnet })).await?;
+        let r = c.put_creating(Service::Network, &format!("/v2.0/routers/{router}/add_router_interface"), &json!({ "subnet_id": subnet })).await?;
         r.body["port_id"]
             .as_str()
             .map(str::to_string)
