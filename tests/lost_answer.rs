@@ -121,8 +121,16 @@ async fn a_duplicate_carrying_the_marker_is_deleted_and_deletion_takes_every_one
         assert!(Instant::now() < deadline, "1. the duplicate {dup} is deleted within six drift checks");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let events = env.events("n").await;
-    assert!(events.iter().any(|e| e.starts_with("DuplicateDeleted") && e.contains(&dup)), "2. an Event names the duplicate: {events:?}");
+    // The Event is written right after the delete.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = env.events("n").await;
+        if events.iter().any(|e| e.starts_with("DuplicateDeleted") && e.contains(&dup)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "2. an Event names the duplicate: {events:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     assert_eq!(id_of(&wait_ready(&networks, "n").await), id, "3. the object keeps its own network");
     assert!(neutron_get(&env.cloud, "networks", "network", &id).await.is_some(), "3. which still exists");
 
@@ -137,7 +145,7 @@ async fn a_duplicate_carrying_the_marker_is_deleted_and_deletion_takes_every_one
 }
 
 #[tokio::test]
-async fn a_subnet_delete_refused_while_in_use_names_the_port() {
+async fn a_subnet_or_group_delete_refused_while_in_use_names_the_port() {
     let env = Env::new("in-use").await;
     create(&env.api::<Network>(), terrane_obj("Network", "n", json!({"resource": {}}))).await;
     create(&env.api::<Subnet>(), terrane_obj("Subnet", "s", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.41.0.0/24"}}))).await;
@@ -156,5 +164,15 @@ async fn a_subnet_delete_refused_while_in_use_names_the_port() {
     assert!(events.iter().any(|e| e.contains(&port_id)), "1. an Event names the port that holds the subnet: {events:?}");
     env.cloud.delete(Service::Network, &format!("/v2.0/ports/{port_id}")).await.expect("delete the port");
     wait_gone(&subnets, "s", 60).await;
+
+    let groups = env.api::<SecurityGroup>();
+    create(&groups, terrane_obj("SecurityGroup", "g", json!({"resource": {}}))).await;
+    let g = id_of(&wait_ready(&groups, "g").await);
+    let port = env.cloud.post(Service::Network, "/v2.0/ports", &json!({"port": {"network_id": net, "security_groups": [g], "name": "by-hand"}})).await.expect("a port");
+    let port_id = port.body["port"]["id"].as_str().expect("id").to_string();
+    groups.delete("g", &Default::default()).await.expect("delete");
+    wait_reason(&groups, "g", "Waiting", &port_id).await;
+    env.cloud.delete(Service::Network, &format!("/v2.0/ports/{port_id}")).await.expect("delete the port");
+    wait_gone(&groups, "g", 60).await;
     env.teardown().await;
 }
