@@ -58,7 +58,8 @@ enum Command {
 
 fn init_tracing(format: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,kube_runtime=warn,kube_client=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,kube_runtime=warn,kube_client=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().with_current_span(true).init();
@@ -82,7 +83,15 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Controller { resync_seconds, cloud_timeout_seconds, metrics_addr, concurrency, leader_election_namespace, identity, namespace } => {
+        Command::Controller {
+            resync_seconds,
+            cloud_timeout_seconds,
+            metrics_addr,
+            concurrency,
+            leader_election_namespace,
+            identity,
+            namespace,
+        } => {
             let identity = identity
                 .or_else(|| std::env::var("HOSTNAME").ok())
                 .unwrap_or_else(|| format!("terrane-{}", std::process::id()));

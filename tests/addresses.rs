@@ -25,19 +25,39 @@ async fn writes(env: &Env, service: &str) -> u64 {
 async fn addresses_in_any_form_converge_and_stay_at_rest() {
     let env = Env::new("addr-forms").await;
     create(&env.api::<Network>(), terrane_obj("Network", "v6", json!({"resource": {}}))).await;
-    create(&env.api::<Subnet>(), terrane_obj("Subnet", "v6", json!({"resource": {
+    create(
+        &env.api::<Subnet>(),
+        terrane_obj(
+            "Subnet",
+            "v6",
+            json!({"resource": {
         "networkRef": {"name": "v6"}, "cidr": "fc00:74:0::/64", "gatewayIp": "fc00:74:0:0::1",
         "allocationPools": [{"start": "fc00:74::1:0:0:0", "end": "fc00:74::1:0:0:ff"}],
         "dnsNameservers": ["FC00:74::53"],
-        "hostRoutes": [{"destination": "fc00:75:0::/64", "nexthop": "fc00:74:0::1:0:0:1"}]}}))).await;
+        "hostRoutes": [{"destination": "fc00:75:0::/64", "nexthop": "fc00:74:0::1:0:0:1"}]}}),
+        ),
+    )
+    .await;
     create(&env.api::<SecurityGroup>(), terrane_obj("SecurityGroup", "v6", json!({"resource": {"rules": [
         {"ethertype": "IPv6", "protocol": "tcp", "portRangeMin": 22, "portRangeMax": 22, "remoteIpPrefix": "fc00:77:0::/64"},
         {"ethertype": "IPv4", "protocol": "tcp", "portRangeMin": 80, "portRangeMax": 80, "remoteIpPrefix": "192.0.2.7/24"}]}}))).await;
-    create(&env.api::<Port>(), terrane_obj("Port", "v6", json!({"resource": {
+    create(
+        &env.api::<Port>(),
+        terrane_obj(
+            "Port",
+            "v6",
+            json!({"resource": {
         "networkRef": {"name": "v6"}, "fixedIps": [{"subnetRef": {"name": "v6"}, "ipAddress": "fc00:74::1:0:0:a"}],
-        "allowedAddressPairs": [{"ipAddress": "fc00:76:0::/64"}]}}))).await;
+        "allowedAddressPairs": [{"ipAddress": "fc00:76:0::/64"}]}}),
+        ),
+    )
+    .await;
     let zone = format!("{}.terrane.test.", unique("v6"));
-    create(&env.api::<Zone>(), terrane_obj("Zone", "z", json!({"resource": {"name": zone, "email": "ops@example.org"}}))).await;
+    create(
+        &env.api::<Zone>(),
+        terrane_obj("Zone", "z", json!({"resource": {"name": zone, "email": "ops@example.org"}})),
+    )
+    .await;
     create(&env.api::<RecordSet>(), terrane_obj("RecordSet", "www", json!({"resource": {
         "zoneRef": {"name": "z"}, "name": "www", "type": "AAAA", "records": ["2001:DB8:0::1", "2001:db8:0:0:0:0:0:2"]}}))).await;
     wait_ready(&env.api::<Subnet>(), "v6").await;
@@ -55,7 +75,10 @@ async fn addresses_in_any_form_converge_and_stay_at_rest() {
     for (kind, name) in [("Subnet", "v6"), ("Port", "v6"), ("SecurityGroup", "v6"), ("RecordSet", "www")] {
         let events = env.events(name).await;
         assert!(!events.iter().any(|e| e.starts_with("DriftCorrected")), "4. {kind}/{name} saw no drift: {events:?}");
-        assert!(events.iter().filter(|e| e.starts_with("Updated")).count() <= 1, "5. at most one update (a group's first rules): {events:?}");
+        assert!(
+            events.iter().filter(|e| e.starts_with("Updated")).count() <= 1,
+            "5. at most one update (a group's first rules): {events:?}"
+        );
     }
     env.teardown().await;
 }

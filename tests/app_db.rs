@@ -47,7 +47,11 @@ async fn app_and_db_tiers_converge_in_one_apply_and_leave_no_trace() {
     let volume = get("Volume", "pgdata").await;
     let volume_id = volume.data["status"]["id"].as_str().expect("volume id").to_string();
     let db_id = db.data["status"]["id"].as_str().expect("server id").to_string();
-    assert_eq!(db.data["status"]["resource"]["volumes"], json!([volume_id]), "3. the data volume is attached to the db server (status)");
+    assert_eq!(
+        db.data["status"]["resource"]["volumes"],
+        json!([volume_id]),
+        "3. the data volume is attached to the db server (status)"
+    );
     let cinder = CINDER.get(&env.cloud, &format!("/volumes/{volume_id}")).await.expect("Cinder answers");
     assert_eq!(cinder["volume"]["status"], json!("in-use"), "4. Cinder shows the volume in use");
     assert_eq!(cinder["volume"]["attachments"][0]["server_id"], json!(db_id), "4. by the db server");
@@ -55,12 +59,25 @@ async fn app_and_db_tiers_converge_in_one_apply_and_leave_no_trace() {
     assert_eq!(db.data["status"]["resource"]["imageId"], json!(image), "5. the db server booted from the image");
 
     let app = get("Server", "app").await;
-    let networks: BTreeSet<String> = app.data["status"]["resource"]["addresses"].as_array().into_iter().flatten().filter_map(|a| a["network"].as_str().map(str::to_string)).collect();
-    assert_eq!(networks, BTreeSet::from(["backend".to_string(), "frontend".to_string()]), "6. the app server has an address on both networks");
+    let networks: BTreeSet<String> = app.data["status"]["resource"]["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["network"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        networks,
+        BTreeSet::from(["backend".to_string(), "frontend".to_string()]),
+        "6. the app server has an address on both networks"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(60);
     while dig(&format!("db.{zone}")) != BTreeSet::from(["10.0.4.10".to_string()]) {
-        assert!(Instant::now() < deadline, "7. db.{zone} answers the db server's address: {:?}", dig(&format!("db.{zone}")));
+        assert!(
+            Instant::now() < deadline,
+            "7. db.{zone} answers the db server's address: {:?}",
+            dig(&format!("db.{zone}"))
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
@@ -83,13 +100,33 @@ async fn app_and_db_tiers_converge_in_one_apply_and_leave_no_trace() {
 #[tokio::test]
 async fn a_server_on_a_network_without_subnet_waits_for_it() {
     let env = Env::new("wait-subnet").await;
-    create(&env.api::<terrane_api::Flavor>(), terrane_obj("Flavor", "tiny", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "m1.tiny"}}}))).await;
-    create(&env.api::<terrane_api::Image>(), terrane_obj("Image", "os", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "tiny-raw"}}}))).await;
+    create(
+        &env.api::<terrane_api::Flavor>(),
+        terrane_obj(
+            "Flavor",
+            "tiny",
+            json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "m1.tiny"}}}),
+        ),
+    )
+    .await;
+    create(
+        &env.api::<terrane_api::Image>(),
+        terrane_obj(
+            "Image",
+            "os",
+            json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "tiny-raw"}}}),
+        ),
+    )
+    .await;
     create(&env.api::<terrane_api::Network>(), terrane_obj("Network", "n", json!({"resource": {}}))).await;
     let servers = env.api::<terrane_api::Server>();
     create(&servers, terrane_obj("Server", "vm", json!({"resource": {"flavorRef": {"name": "tiny"}, "imageRef": {"name": "os"}, "networks": [{"networkRef": {"name": "n"}}]}}))).await;
     wait_reason(&servers, "vm", "Waiting", "requires a subnet").await;
-    create(&env.api::<terrane_api::Subnet>(), terrane_obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.44.0.0/24"}}))).await;
+    create(
+        &env.api::<terrane_api::Subnet>(),
+        terrane_obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.44.0.0/24"}})),
+    )
+    .await;
     let vm = wait_ready(&servers, "vm").await;
     let uid = vm.metadata.uid.clone().expect("uid");
     let tagged = NOVA.get(&env.cloud, &format!("/servers/detail?tags=terrane-uid:{uid}")).await.expect("Nova answers");

@@ -21,7 +21,11 @@ where
 async fn a_fixed_ip_already_in_use_is_invalid_configuration() {
     let env = Env::new("bad-ip").await;
     create(&env.api::<Network>(), terrane_obj("Network", "n", json!({"resource": {}}))).await;
-    create(&env.api::<Subnet>(), terrane_obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.42.0.0/24"}}))).await;
+    create(
+        &env.api::<Subnet>(),
+        terrane_obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.42.0.0/24"}})),
+    )
+    .await;
     let ports = env.api::<Port>();
     let fixed = json!({"resource": {"networkRef": {"name": "n"}, "fixedIps": [{"subnetRef": {"name": "n"}, "ipAddress": "10.42.0.50"}]}});
     create(&ports, terrane_obj("Port", "first", fixed.clone())).await;
@@ -30,10 +34,17 @@ async fn a_fixed_ip_already_in_use_is_invalid_configuration() {
     let second = wait_reason(&ports, "second", "InvalidConfiguration", "10.42.0.50").await;
     assert!(second.status.as_ref().is_some_and(|s| s.id.is_none()), "1. no port was made for it");
     let net = id_of(&wait_ready(&env.api::<Network>(), "n").await);
-    let holders = env.cloud.get(terrane_openstack::Service::Network, &format!("/v2.0/ports?network_id={net}")).await.expect("list ports");
+    let holders = env
+        .cloud
+        .get(terrane_openstack::Service::Network, &format!("/v2.0/ports?network_id={net}"))
+        .await
+        .expect("list ports");
     assert_eq!(holders.body["ports"].as_array().map(Vec::len), Some(1), "1. one port on the network: the first");
     let events = env.events("second").await;
-    assert!(events.iter().any(|e| e.starts_with("InvalidConfiguration") && e.contains("10.42.0.50")), "2. an Event says so: {events:?}");
+    assert!(
+        events.iter().any(|e| e.starts_with("InvalidConfiguration") && e.contains("10.42.0.50")),
+        "2. an Event says so: {events:?}"
+    );
     env.teardown().await;
 }
 
@@ -53,14 +64,25 @@ async fn a_key_pair_whose_secret_name_is_too_long_is_invalid_configuration() {
 async fn repeated_security_group_rules_are_invalid_configuration() {
     let env = Env::new("bad-rules").await;
     let groups = env.api::<SecurityGroup>();
-    create(&groups, terrane_obj("SecurityGroup", "g", json!({"resource": {"rules": [
+    create(
+        &groups,
+        terrane_obj(
+            "SecurityGroup",
+            "g",
+            json!({"resource": {"rules": [
         {"protocol": "tcp", "portRangeMin": 22, "portRangeMax": 22, "remoteIpPrefix": "10.0.0.0/8"},
         {"direction": "egress"},
-        {"protocol": "tcp", "portRangeMin": 22, "portRangeMax": 22, "remoteIpPrefix": "10.1.2.3/8"}]}}))).await;
+        {"protocol": "tcp", "portRangeMin": 22, "portRangeMax": 22, "remoteIpPrefix": "10.1.2.3/8"}]}}),
+        ),
+    )
+    .await;
     let g = wait_reason(&groups, "g", "InvalidConfiguration", "rules[2] repeats rules[0]").await;
     assert!(g.status.as_ref().is_some_and(|s| s.id.is_none()), "1. no group was created");
     let events = env.events("g").await;
-    assert!(events.iter().any(|e| e.starts_with("InvalidConfiguration") && e.contains("rules[2]")), "2. an Event says so: {events:?}");
+    assert!(
+        events.iter().any(|e| e.starts_with("InvalidConfiguration") && e.contains("rules[2]")),
+        "2. an Event says so: {events:?}"
+    );
     env.teardown().await;
 }
 
@@ -69,13 +91,21 @@ async fn immutable_fields_cannot_be_changed_added_or_removed() {
     let env = Env::without_controller("immutable").await;
     let servers = env.api::<Server>();
     create(&servers, terrane_obj("Server", "s", json!({"resource": {"flavorRef": {"name": "f"}, "imageRef": {"name": "i"}, "networks": [{"networkRef": {"name": "n"}}]}}))).await;
-    let e = refused(&servers, "s", json!({"spec": {"resource": {"imageRef": null, "bootVolumeRef": {"name": "v"}}}})).await;
-    assert!(e.contains("cannot switch between imageRef and bootVolumeRef"), "1. imageRef → bootVolumeRef is refused: {e}");
+    let e =
+        refused(&servers, "s", json!({"spec": {"resource": {"imageRef": null, "bootVolumeRef": {"name": "v"}}}})).await;
+    assert!(
+        e.contains("cannot switch between imageRef and bootVolumeRef"),
+        "1. imageRef → bootVolumeRef is refused: {e}"
+    );
     let e = refused(&servers, "s", json!({"spec": {"resource": {"keyPairRef": {"name": "k"}}}})).await;
     assert!(e.contains("keyPairRef is immutable"), "2. adding a key pair is refused: {e}");
 
     let subnets = env.api::<Subnet>();
-    create(&subnets, terrane_obj("Subnet", "v4", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.43.0.0/24"}}))).await;
+    create(
+        &subnets,
+        terrane_obj("Subnet", "v4", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.43.0.0/24"}})),
+    )
+    .await;
     let e = refused(&subnets, "v4", json!({"spec": {"resource": {"ipVersion": 4}}})).await;
     assert!(e.contains("ipVersion is immutable"), "3. adding ipVersion is refused: {e}");
     create(&subnets, terrane_obj("Subnet", "v6", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "fc00:43::/64", "ipVersion": 6, "ipv6AddressMode": "slaac", "ipv6RaMode": "slaac"}}))).await;
@@ -95,7 +125,8 @@ async fn immutable_fields_cannot_be_changed_added_or_removed() {
 
     let keys = env.api::<KeyPair>();
     create(&keys, terrane_obj("KeyPair", "k", json!({"resource": {}}))).await;
-    let e = refused(&keys, "k", json!({"spec": {"resource": {"publicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB"}}})).await;
+    let e = refused(&keys, "k", json!({"spec": {"resource": {"publicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB"}}}))
+        .await;
     assert!(e.contains("publicKey is immutable"), "9. adding a public key later is refused: {e}");
     // Mutable fields still change.
     merge(&servers, "s", json!({"spec": {"resource": {"tags": ["x"]}}})).await.expect("10. a mutable field changes");

@@ -13,7 +13,8 @@ fn checked_in_crds_are_up_to_date() {
         .expect("run terrane crds");
     assert!(out.status.success(), "terrane crds failed: {}", String::from_utf8_lossy(&out.stderr));
     let fresh = std::env::temp_dir().join(format!("terrane-crds-{}", std::process::id()));
-    let mut names: Vec<_> = std::fs::read_dir(&fresh).expect("fresh dir").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    let mut names: Vec<_> =
+        std::fs::read_dir(&fresh).expect("fresh dir").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     names.sort();
     assert!(names.len() >= 9, "one file per kind plus kustomization.yaml: {names:?}");
     for name in names {
@@ -40,7 +41,10 @@ async fn every_crd_is_accepted_by_the_real_apiserver() {
         let got = api.get(&name).await.expect("get");
         let categories = got.spec.names.categories.unwrap_or_default();
         if name != "providerconfigs.terrane.dev" {
-            assert!(got.spec.versions[0].subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(), "{name} has a status subresource");
+            assert!(
+                got.spec.versions[0].subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(),
+                "{name} has a status subresource"
+            );
         }
         assert!(categories.contains(&"terrane".to_string()), "{name} is in category terrane");
     }

@@ -31,7 +31,10 @@ async fn base_applies_and_its_rbac_runs_the_controller_with_least_privilege() {
     assert!(out.status.success(), "1. kubectl apply -k deploy/base: {}", String::from_utf8_lossy(&out.stderr));
 
     let sas: Api<ServiceAccount> = Api::namespaced(env.ns.client.clone(), "terrane-system");
-    let request: TokenRequest = serde_json::from_value(json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}})).expect("token request");
+    let request: TokenRequest = serde_json::from_value(
+        json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}}),
+    )
+    .expect("token request");
     let token: TokenRequest = sas
         .create_subresource("token", "terrane", &PostParams::default(), &request)
         .await
@@ -43,25 +46,52 @@ async fn base_applies_and_its_rbac_runs_the_controller_with_least_privilege() {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: g\n  cluster:\n    server: https://127.0.0.1:{}\n    certificate-authority: {}\nusers:\n- name: sa\n  user:\n    token: {token}\ncontexts:\n- name: g\n  context: {{cluster: g, user: sa}}\ncurrent-context: g\n",
         cluster.port().expect("port"), ca.display())).expect("write kubeconfig");
 
-    let sa_config = kube::Config::from_custom_kubeconfig(kube::config::Kubeconfig::read_from(&kubeconfig).expect("read"), &Default::default()).await.expect("config");
+    let sa_config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).expect("read"),
+        &Default::default(),
+    )
+    .await
+    .expect("config");
     let sa_client = kube::Client::try_from(sa_config).expect("client");
-    for (verb, resource, allowed) in [("get", "secrets", true), ("list", "secrets", false), ("delete", "networks", false), ("patch", "networks", true)] {
+    for (verb, resource, allowed) in [
+        ("get", "secrets", true),
+        ("list", "secrets", false),
+        ("delete", "networks", false),
+        ("patch", "networks", true),
+    ] {
         let group = if resource == "networks" { "terrane.dev" } else { "" };
         let review: SelfSubjectAccessReview = serde_json::from_value(json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
             "spec": {"resourceAttributes": {"namespace": env.ns.name, "verb": verb, "resource": resource, "group": group}}})).expect("review");
-        let answer = Api::<SelfSubjectAccessReview>::all(sa_client.clone()).create(&PostParams::default(), &review).await.expect("access review");
+        let answer = Api::<SelfSubjectAccessReview>::all(sa_client.clone())
+            .create(&PostParams::default(), &review)
+            .await
+            .expect("access review");
         assert_eq!(answer.status.map(|s| s.allowed), Some(allowed), "3. {verb} {resource} allowed = {allowed}");
     }
 
-    env.start_controller_with(&[("KUBECONFIG", kubeconfig.to_str().unwrap_or_default())], &["--leader-election-namespace", "terrane-system"]);
-    create(&env.api::<Network>(), json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "Network", "metadata": {"name": "n"},
-        "spec": {"providerConfigRef": {"name": PROVIDER}, "resource": {}}})).await;
-    create(&env.api::<SecurityGroup>(), json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "SecurityGroup", "metadata": {"name": "g"},
-        "spec": {"providerConfigRef": {"name": PROVIDER}, "resource": {"rules": [{"direction": "egress"}]}}})).await;
+    env.start_controller_with(
+        &[("KUBECONFIG", kubeconfig.to_str().unwrap_or_default())],
+        &["--leader-election-namespace", "terrane-system"],
+    );
+    create(
+        &env.api::<Network>(),
+        json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "Network", "metadata": {"name": "n"},
+        "spec": {"providerConfigRef": {"name": PROVIDER}, "resource": {}}}),
+    )
+    .await;
+    create(
+        &env.api::<SecurityGroup>(),
+        json!({"apiVersion": "terrane.dev/v1alpha1", "kind": "SecurityGroup", "metadata": {"name": "g"},
+        "spec": {"providerConfigRef": {"name": PROVIDER}, "resource": {"rules": [{"direction": "egress"}]}}}),
+    )
+    .await;
     wait_ready(&env.api::<Network>(), "n").await;
     wait_ready(&env.api::<SecurityGroup>(), "g").await;
     assert!(env.events("n").await.iter().any(|e| e.starts_with("Created")), "4. events are allowed");
-    let lease = Api::<Lease>::namespaced(env.ns.client.clone(), "terrane-system").get("terrane-controller").await.expect("5. the leader Lease exists");
+    let lease = Api::<Lease>::namespaced(env.ns.client.clone(), "terrane-system")
+        .get("terrane-controller")
+        .await
+        .expect("5. the leader Lease exists");
     assert!(lease.spec.and_then(|s| s.holder_identity).is_some(), "6. and has a holder");
     env.teardown().await;
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -40,7 +40,12 @@ async fn marked_networks(env: &Env, uid: &str) -> Vec<String> {
 
 /// Creates `value` while `service` is frozen, waits until the controller
 /// reports the create as unanswered, resumes the service after [`PAUSE`].
-async fn create_during_pause<K: ManagedObject>(api: &kube::Api<K>, service: &str, name: &str, value: Value) -> Duration {
+async fn create_during_pause<K: ManagedObject>(
+    api: &kube::Api<K>,
+    service: &str,
+    name: &str,
+    value: Value,
+) -> Duration {
     let paused = terrane_testground::pause(service).expect("freeze the service");
     let started = Instant::now();
     create(api, value).await;
@@ -59,10 +64,30 @@ async fn create_during_pause<K: ManagedObject>(api: &kube::Api<K>, service: &str
 async fn a_server_create_whose_answer_is_lost_makes_exactly_one_server() {
     let mut env = Env::without_controller("lost-server").await;
     env.start_controller_with(&[], &TIMEOUT_ARGS);
-    create(&env.api::<Flavor>(), terrane_obj("Flavor", "tiny", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "m1.tiny"}}}))).await;
-    create(&env.api::<Image>(), terrane_obj("Image", "os", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "tiny-raw"}}}))).await;
+    create(
+        &env.api::<Flavor>(),
+        terrane_obj(
+            "Flavor",
+            "tiny",
+            json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "m1.tiny"}}}),
+        ),
+    )
+    .await;
+    create(
+        &env.api::<Image>(),
+        terrane_obj(
+            "Image",
+            "os",
+            json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "tiny-raw"}}}),
+        ),
+    )
+    .await;
     create(&env.api::<Network>(), terrane_obj("Network", "n", json!({"resource": {}}))).await;
-    create(&env.api::<Subnet>(), terrane_obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.40.0.0/24"}}))).await;
+    create(
+        &env.api::<Subnet>(),
+        terrane_obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.40.0.0/24"}})),
+    )
+    .await;
     wait_ready(&env.api::<Subnet>(), "n").await;
     wait_ready(&env.api::<Flavor>(), "tiny").await;
     wait_ready(&env.api::<Image>(), "os").await;
@@ -72,10 +97,18 @@ async fn a_server_create_whose_answer_is_lost_makes_exactly_one_server() {
     let paused = create_during_pause(&servers, "nova-api", "vm", terrane_obj("Server", "vm", spec)).await;
     let vm = wait_ready(&servers, "vm").await;
     let uid = vm.metadata.uid.clone().expect("uid");
-    assert_eq!(tagged_servers(&env, &uid).await, vec![id_of(&vm)], "1. exactly one server (nova-api frozen {paused:?}), the one in status.id");
+    assert_eq!(
+        tagged_servers(&env, &uid).await,
+        vec![id_of(&vm)],
+        "1. exactly one server (nova-api frozen {paused:?}), the one in status.id"
+    );
     // Past the controller's wait (2 × 5 s) and two resyncs: still one.
     tokio::time::sleep(Duration::from_secs(14)).await;
-    assert_eq!(tagged_servers(&env, &uid).await, vec![id_of(&vm)], "2. still exactly one server after the wait has passed");
+    assert_eq!(
+        tagged_servers(&env, &uid).await,
+        vec![id_of(&vm)],
+        "2. still exactly one server after the wait has passed"
+    );
     let events = env.events("vm").await;
     assert!(events.iter().any(|e| e.starts_with("Adopted")), "3. the late create was adopted: {events:?}");
     assert!(!events.iter().any(|e| e.starts_with("DuplicateDeleted")), "4. no second server was ever made: {events:?}");
@@ -88,10 +121,16 @@ async fn a_network_create_whose_answer_is_lost_makes_exactly_one_network() {
     let mut env = Env::without_controller("lost-net").await;
     env.start_controller_with(&[], &TIMEOUT_ARGS);
     let networks = env.api::<Network>();
-    let paused = create_during_pause(&networks, "neutron-server", "n", terrane_obj("Network", "n", json!({"resource": {}}))).await;
+    let paused =
+        create_during_pause(&networks, "neutron-server", "n", terrane_obj("Network", "n", json!({"resource": {}})))
+            .await;
     let n = wait_ready(&networks, "n").await;
     let uid = n.metadata.uid.clone().expect("uid");
-    assert_eq!(marked_networks(&env, &uid).await, vec![id_of(&n)], "1. exactly one network (neutron-server frozen {paused:?})");
+    assert_eq!(
+        marked_networks(&env, &uid).await,
+        vec![id_of(&n)],
+        "1. exactly one network (neutron-server frozen {paused:?})"
+    );
     tokio::time::sleep(Duration::from_secs(14)).await;
     assert_eq!(marked_networks(&env, &uid).await, vec![id_of(&n)], "2. still exactly one after the wait has passed");
     let events = env.events("n").await;
@@ -139,8 +178,14 @@ async fn a_duplicate_carrying_the_marker_is_deleted_and_deletion_takes_every_one
     networks.delete("n", &Default::default()).await.expect("delete");
     env.start_controller(&[]);
     wait_gone(&networks, "n", 60).await;
-    assert!(neutron_get(&env.cloud, "networks", "network", &id).await.is_none(), "4. the network in status.id is deleted");
-    assert!(neutron_get(&env.cloud, "networks", "network", &dup).await.is_none(), "5. and so is every other carrying the marker");
+    assert!(
+        neutron_get(&env.cloud, "networks", "network", &id).await.is_none(),
+        "4. the network in status.id is deleted"
+    );
+    assert!(
+        neutron_get(&env.cloud, "networks", "network", &dup).await.is_none(),
+        "5. and so is every other carrying the marker"
+    );
     env.teardown().await;
 }
 
@@ -148,27 +193,46 @@ async fn a_duplicate_carrying_the_marker_is_deleted_and_deletion_takes_every_one
 async fn a_subnet_or_group_delete_refused_while_in_use_names_the_port() {
     let env = Env::new("in-use").await;
     create(&env.api::<Network>(), terrane_obj("Network", "n", json!({"resource": {}}))).await;
-    create(&env.api::<Subnet>(), terrane_obj("Subnet", "s", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.41.0.0/24"}}))).await;
+    create(
+        &env.api::<Subnet>(),
+        terrane_obj("Subnet", "s", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.41.0.0/24"}})),
+    )
+    .await;
     let subnets = env.api::<Subnet>();
     let s = wait_ready(&subnets, "s").await;
     let net = id_of(&wait_ready(&env.api::<Network>(), "n").await);
     let port = env
         .cloud
-        .post(Service::Network, "/v2.0/ports", &json!({"port": {"network_id": net, "fixed_ips": [{"subnet_id": id_of(&s)}], "name": "by-hand"}}))
+        .post(
+            Service::Network,
+            "/v2.0/ports",
+            &json!({"port": {"network_id": net, "fixed_ips": [{"subnet_id": id_of(&s)}], "name": "by-hand"}}),
+        )
         .await
         .expect("a port made outside Terrane");
     let port_id = port.body["port"]["id"].as_str().expect("id").to_string();
     subnets.delete("s", &Default::default()).await.expect("delete");
     wait_reason(&subnets, "s", "Waiting", &port_id).await;
     let events = env.events("s").await;
-    assert!(events.iter().any(|e| e.contains(&port_id)), "1. an Event names the port that holds the subnet: {events:?}");
+    assert!(
+        events.iter().any(|e| e.contains(&port_id)),
+        "1. an Event names the port that holds the subnet: {events:?}"
+    );
     env.cloud.delete(Service::Network, &format!("/v2.0/ports/{port_id}")).await.expect("delete the port");
     wait_gone(&subnets, "s", 60).await;
 
     let groups = env.api::<SecurityGroup>();
     create(&groups, terrane_obj("SecurityGroup", "g", json!({"resource": {}}))).await;
     let g = id_of(&wait_ready(&groups, "g").await);
-    let port = env.cloud.post(Service::Network, "/v2.0/ports", &json!({"port": {"network_id": net, "security_groups": [g], "name": "by-hand"}})).await.expect("a port");
+    let port = env
+        .cloud
+        .post(
+            Service::Network,
+            "/v2.0/ports",
+            &json!({"port": {"network_id": net, "security_groups": [g], "name": "by-hand"}}),
+        )
+        .await
+        .expect("a port");
     let port_id = port.body["port"]["id"].as_str().expect("id").to_string();
     groups.delete("g", &Default::default()).await.expect("delete");
     wait_reason(&groups, "g", "Waiting", &port_id).await;

@@ -27,7 +27,9 @@ impl CloudApi {
     async fn get(&self, env: &Env, id: &str) -> Option<Value> {
         match *self {
             CloudApi::Neutron { plural, singular } => neutron_get(&env.cloud, plural, singular, id).await,
-            CloudApi::Designate { path, .. } => DESIGNATE.get_opt(&env.cloud, &format!("{path}/{id}")).await.expect("Designate answers"),
+            CloudApi::Designate { path, .. } => {
+                DESIGNATE.get_opt(&env.cloud, &format!("{path}/{id}")).await.expect("Designate answers")
+            }
         }
     }
 
@@ -35,15 +37,30 @@ impl CloudApi {
     async fn set_description(&self, env: &Env, id: &str, text: &str) {
         match *self {
             CloudApi::Neutron { plural, singular } => {
-                env.cloud.put(Service::Network, &format!("/v2.0/{plural}/{id}"), &json!({singular: {"description": text}})).await.expect("drift");
+                env.cloud
+                    .put(Service::Network, &format!("/v2.0/{plural}/{id}"), &json!({singular: {"description": text}}))
+                    .await
+                    .expect("drift");
             }
             CloudApi::Designate { key: "zones", .. } => {
-                DESIGNATE.call(&env.cloud, reqwest::Method::PATCH, &format!("/v2/zones/{id}"), Some(&json!({"description": text})), &[]).await.expect("drift");
+                DESIGNATE
+                    .call(
+                        &env.cloud,
+                        reqwest::Method::PATCH,
+                        &format!("/v2/zones/{id}"),
+                        Some(&json!({"description": text})),
+                        &[],
+                    )
+                    .await
+                    .expect("drift");
             }
             CloudApi::Designate { .. } => {
                 let rs = self.get(env, id).await.expect("record set");
                 let zone = rs["zone_id"].as_str().unwrap_or_default();
-                DESIGNATE.put(&env.cloud, &format!("/v2/zones/{zone}/recordsets/{id}"), &json!({"description": text})).await.expect("drift");
+                DESIGNATE
+                    .put(&env.cloud, &format!("/v2/zones/{zone}/recordsets/{id}"), &json!({"description": text}))
+                    .await
+                    .expect("drift");
             }
         }
     }
@@ -53,10 +70,17 @@ impl CloudApi {
         match *self {
             CloudApi::Neutron { plural, .. } => {
                 let project = env.cloud.project_id().await.expect("project").unwrap_or_default();
-                let all = env.cloud.get(Service::Network, &format!("/v2.0/{plural}?project_id={project}")).await.expect("list").body;
+                let all = env
+                    .cloud
+                    .get(Service::Network, &format!("/v2.0/{plural}?project_id={project}"))
+                    .await
+                    .expect("list")
+                    .body;
                 all[plural.replace('-', "_")].as_array().cloned().unwrap_or_default()
             }
-            CloudApi::Designate { path, key } => DESIGNATE.get(&env.cloud, path).await.expect("list")[key].as_array().cloned().unwrap_or_default(),
+            CloudApi::Designate { path, key } => {
+                DESIGNATE.get(&env.cloud, path).await.expect("list")[key].as_array().cloned().unwrap_or_default()
+            }
         }
     }
 
@@ -94,8 +118,14 @@ fn dyn_api(env: &Env, kind: &str) -> Api<DynamicObject> {
 async fn create_obj(env: &Env, kind: &str, name: &str, spec: Value) {
     let mut spec = spec;
     spec["providerConfigRef"] = json!({"name": PROVIDER});
-    let obj: DynamicObject = serde_json::from_value(json!({"apiVersion": "terrane.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})).expect("object");
-    dyn_api(env, kind).create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("create {kind}/{name}: {e}"));
+    let obj: DynamicObject = serde_json::from_value(
+        json!({"apiVersion": "terrane.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec}),
+    )
+    .expect("object");
+    dyn_api(env, kind)
+        .create(&PostParams::default(), &obj)
+        .await
+        .unwrap_or_else(|e| panic!("create {kind}/{name}: {e}"));
 }
 
 fn ready_condition(o: &DynamicObject) -> Option<(String, String, String)> {
@@ -104,7 +134,13 @@ fn ready_condition(o: &DynamicObject) -> Option<(String, String, String)> {
     Some((c["status"].as_str()?.into(), c["reason"].as_str()?.into(), c["message"].as_str()?.into()))
 }
 
-async fn wait_dyn(env: &Env, kind: &str, name: &str, what: &str, check: impl Fn(&DynamicObject) -> bool) -> DynamicObject {
+async fn wait_dyn(
+    env: &Env,
+    kind: &str,
+    name: &str,
+    what: &str,
+    check: impl Fn(&DynamicObject) -> bool,
+) -> DynamicObject {
     let api = dyn_api(env, kind);
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut last = None;
@@ -122,14 +158,18 @@ async fn wait_dyn(env: &Env, kind: &str, name: &str, what: &str, check: impl Fn(
 
 async fn ready(env: &Env, kind: &str, name: &str) -> String {
     let o = wait_dyn(env, kind, name, "Ready", |o| {
-        ready_condition(o).is_some_and(|(s, _, _)| s == "True") && o.data.pointer("/status/observedGeneration") == o.metadata.generation.map(Value::from).as_ref()
+        ready_condition(o).is_some_and(|(s, _, _)| s == "True")
+            && o.data.pointer("/status/observedGeneration") == o.metadata.generation.map(Value::from).as_ref()
     })
     .await;
     o.data.pointer("/status/id").and_then(Value::as_str).expect("status.id").to_string()
 }
 
 async fn reason(env: &Env, kind: &str, name: &str, reason: &str, text: &str) {
-    wait_dyn(env, kind, name, &format!("{reason} ({text})"), |o| ready_condition(o).is_some_and(|(_, r, m)| r == reason && m.contains(text))).await;
+    wait_dyn(env, kind, name, &format!("{reason} ({text})"), |o| {
+        ready_condition(o).is_some_and(|(_, r, m)| r == reason && m.contains(text))
+    })
+    .await;
 }
 
 async fn delete_and_wait(env: &Env, kind: &str, name: &str) {
@@ -183,10 +223,16 @@ async fn run(case: Case) {
     resource["description"] = json!("v2");
     merge(&dyn_api(&env, k), "a", json!({"spec": {"resource": resource}})).await.expect("patch");
     ready(&env, k, "a").await;
-    wait_cloud(&env, &case, &id, "2. description v2", |v| v["description"].as_str().is_some_and(|d| d.starts_with("v2 [terrane-uid:"))).await;
+    wait_cloud(&env, &case, &id, "2. description v2", |v| {
+        v["description"].as_str().is_some_and(|d| d.starts_with("v2 [terrane-uid:"))
+    })
+    .await;
     case.api.settled(&env, &id).await;
     case.api.set_description(&env, &id, "by hand").await;
-    wait_cloud(&env, &case, &id, "3. drift repaired", |v| v["description"].as_str().is_some_and(|d| d.starts_with("v2 [terrane-uid:"))).await;
+    wait_cloud(&env, &case, &id, "3. drift repaired", |v| {
+        v["description"].as_str().is_some_and(|d| d.starts_with("v2 [terrane-uid:"))
+    })
+    .await;
 
     // 4. orphan: the Kubernetes object goes, the cloud object stays
     delete_and_wait(&env, k, "a").await;
@@ -202,18 +248,30 @@ async fn run(case: Case) {
     let cloud = cloud_get(&env, &case, &id).await.expect("exists");
     let mut none = (case.filter)(&cloud);
     for v in none.as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
-        *v = json!(if v.as_str().is_some_and(|s| s.contains('.')) { "198.51.100.7".to_string() } else { unique("nothing") });
+        *v = json!(if v.as_str().is_some_and(|s| s.contains('.')) {
+            "198.51.100.7".to_string()
+        } else {
+            unique("nothing")
+        });
     }
     create_obj(&env, k, "none", json!({"managementPolicy": "ObserveOnly", "import": {"filter": none}})).await;
     reason(&env, k, "none", "Waiting", "matches no").await;
-    create_obj(&env, k, "one", json!({"managementPolicy": "ObserveOnly", "import": {"filter": (case.filter)(&cloud)}})).await;
+    create_obj(&env, k, "one", json!({"managementPolicy": "ObserveOnly", "import": {"filter": (case.filter)(&cloud)}}))
+        .await;
     assert_eq!(ready(&env, k, "one").await, id, "6. {k}: a filter with one match imports it");
     let mut second = None;
     if case.has_name {
-        create_obj(&env, k, "twin", json!({"deletionPolicy": "Orphan", "resource": (case.resource)(&cloud_name, 1)})).await;
+        create_obj(&env, k, "twin", json!({"deletionPolicy": "Orphan", "resource": (case.resource)(&cloud_name, 1)}))
+            .await;
         second = Some(ready(&env, k, "twin").await);
         delete_and_wait(&env, k, "twin").await;
-        create_obj(&env, k, "two", json!({"managementPolicy": "ObserveOnly", "import": {"filter": (case.filter)(&cloud)}})).await;
+        create_obj(
+            &env,
+            k,
+            "two",
+            json!({"managementPolicy": "ObserveOnly", "import": {"filter": (case.filter)(&cloud)}}),
+        )
+        .await;
         reason(&env, k, "two", "InvalidConfiguration", "matches 2").await;
     }
 
@@ -231,12 +289,17 @@ async fn run(case: Case) {
     env.start_controller(&[("TERRANE_FAILPOINT", "after-create")]);
     let crash_name = unique("crash");
     create_obj(&env, k, "crash", json!({"resource": (case.resource)(&crash_name, 2)})).await;
-    assert_eq!(env.controller.as_mut().and_then(|c| c.wait_exit(60)), Some(86), "8. the controller died at the failpoint");
+    assert_eq!(
+        env.controller.as_mut().and_then(|c| c.wait_exit(60)),
+        Some(86),
+        "8. the controller died at the failpoint"
+    );
     env.start_controller(&[]);
     let adopted = ready(&env, k, "crash").await;
     let all = case.api.list(&env).await;
     let uid = dyn_api(&env, k).get("crash").await.expect("get").metadata.uid.unwrap_or_default();
-    let marked: Vec<&Value> = all.iter().filter(|v| v["description"].as_str().is_some_and(|d| d.contains(&uid))).collect();
+    let marked: Vec<&Value> =
+        all.iter().filter(|v| v["description"].as_str().is_some_and(|d| d.contains(&uid))).collect();
     assert_eq!(marked.len(), 1, "8. {k}: exactly one cloud object carries the marker");
     assert_eq!(marked[0]["id"].as_str(), Some(adopted.as_str()), "8. {k}: and it was adopted");
     env.teardown().await;
@@ -248,41 +311,84 @@ fn name_filter(cloud: &Value) -> Value {
 
 #[tokio::test]
 async fn network() {
-    run(Case { kind: "Network", api: CloudApi::Neutron { plural: "networks", singular: "network" }, prereqs: vec![], has_name: true,
-        resource: |n, _| json!({"name": n}), filter: name_filter }).await;
+    run(Case {
+        kind: "Network",
+        api: CloudApi::Neutron { plural: "networks", singular: "network" },
+        prereqs: vec![],
+        has_name: true,
+        resource: |n, _| json!({"name": n}),
+        filter: name_filter,
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn subnet() {
-    run(Case { kind: "Subnet", api: CloudApi::Neutron { plural: "subnets", singular: "subnet" }, has_name: true,
+    run(Case {
+        kind: "Subnet",
+        api: CloudApi::Neutron { plural: "subnets", singular: "subnet" },
+        has_name: true,
         prereqs: vec![("Network", "n", json!({}))],
-        resource: |n, i| json!({"name": n, "networkRef": {"name": "n"}, "cidr": format!("10.6{i}.0.0/24")}), filter: name_filter }).await;
+        resource: |n, i| json!({"name": n, "networkRef": {"name": "n"}, "cidr": format!("10.6{i}.0.0/24")}),
+        filter: name_filter,
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn router() {
-    run(Case { kind: "Router", api: CloudApi::Neutron { plural: "routers", singular: "router" }, prereqs: vec![], has_name: true,
-        resource: |n, _| json!({"name": n}), filter: name_filter }).await;
+    run(Case {
+        kind: "Router",
+        api: CloudApi::Neutron { plural: "routers", singular: "router" },
+        prereqs: vec![],
+        has_name: true,
+        resource: |n, _| json!({"name": n}),
+        filter: name_filter,
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn security_group() {
-    run(Case { kind: "SecurityGroup", api: CloudApi::Neutron { plural: "security-groups", singular: "security_group" }, prereqs: vec![], has_name: true,
-        resource: |n, _| json!({"name": n}), filter: name_filter }).await;
+    run(Case {
+        kind: "SecurityGroup",
+        api: CloudApi::Neutron { plural: "security-groups", singular: "security_group" },
+        prereqs: vec![],
+        has_name: true,
+        resource: |n, _| json!({"name": n}),
+        filter: name_filter,
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn port() {
-    run(Case { kind: "Port", api: CloudApi::Neutron { plural: "ports", singular: "port" }, has_name: true,
+    run(Case {
+        kind: "Port",
+        api: CloudApi::Neutron { plural: "ports", singular: "port" },
+        has_name: true,
         prereqs: vec![("Network", "n", json!({}))],
-        resource: |n, _| json!({"name": n, "networkRef": {"name": "n"}}), filter: name_filter }).await;
+        resource: |n, _| json!({"name": n, "networkRef": {"name": "n"}}),
+        filter: name_filter,
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn floating_ip() {
-    run(Case { kind: "FloatingIP", api: CloudApi::Neutron { plural: "floatingips", singular: "floatingip" }, has_name: false,
-        prereqs: vec![("Network", "public", json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "public", "external": true}}}))],
-        resource: |_, _| json!({"floatingNetworkRef": {"name": "public"}}), filter: |c| json!({"floatingIpAddress": c["floating_ip_address"]}) }).await;
+    run(Case {
+        kind: "FloatingIP",
+        api: CloudApi::Neutron { plural: "floatingips", singular: "floatingip" },
+        has_name: false,
+        prereqs: vec![(
+            "Network",
+            "public",
+            json!({"managementPolicy": "ObserveOnly", "import": {"filter": {"name": "public", "external": true}}}),
+        )],
+        resource: |_, _| json!({"floatingNetworkRef": {"name": "public"}}),
+        filter: |c| json!({"floatingIpAddress": c["floating_ip_address"]}),
+    })
+    .await;
 }
 
 /// A zone name under the ground's test domain; `n` tells apart zones made at once.
@@ -292,14 +398,30 @@ fn zone_name(name: &str, n: u8) -> String {
 
 #[tokio::test]
 async fn zone() {
-    run(Case { kind: "Zone", api: CloudApi::Designate { path: "/v2/zones", key: "zones" }, prereqs: vec![], has_name: false,
-        resource: |n, i| json!({"name": zone_name(n, i), "email": "ops@terrane.test"}), filter: name_filter }).await;
+    run(Case {
+        kind: "Zone",
+        api: CloudApi::Designate { path: "/v2/zones", key: "zones" },
+        prereqs: vec![],
+        has_name: false,
+        resource: |n, i| json!({"name": zone_name(n, i), "email": "ops@terrane.test"}),
+        filter: name_filter,
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn record_set() {
-    run(Case { kind: "RecordSet", api: CloudApi::Designate { path: "/v2/recordsets", key: "recordsets" }, has_name: false,
-        prereqs: vec![("Zone", "z", json!({"name": format!("{}.terrane.test.", unique("mz")), "email": "ops@terrane.test"}))],
+    run(Case {
+        kind: "RecordSet",
+        api: CloudApi::Designate { path: "/v2/recordsets", key: "recordsets" },
+        has_name: false,
+        prereqs: vec![(
+            "Zone",
+            "z",
+            json!({"name": format!("{}.terrane.test.", unique("mz")), "email": "ops@terrane.test"}),
+        )],
         resource: |n, _| json!({"zoneRef": {"name": "z"}, "name": n, "type": "A", "records": ["192.0.2.1"]}),
-        filter: name_filter }).await;
+        filter: name_filter,
+    })
+    .await;
 }

@@ -41,8 +41,15 @@ async fn crd_with_status_subresource_is_served_and_watched() {
     let crds: Api<CustomResourceDefinition> = Api::all(ns.client.clone());
     let params = PatchParams::apply("terrane-smoke").force();
     crds.patch("widgets.smoke.terrane.dev", &params, &Patch::Apply(crd())).await.expect("apply CRD");
-    let established = kube::runtime::wait::await_condition(crds, "widgets.smoke.terrane.dev", kube::runtime::wait::conditions::is_crd_established());
-    tokio::time::timeout(Duration::from_secs(30), established).await.expect("CRD established in 30s").expect("watch CRD");
+    let established = kube::runtime::wait::await_condition(
+        crds,
+        "widgets.smoke.terrane.dev",
+        kube::runtime::wait::conditions::is_crd_established(),
+    );
+    tokio::time::timeout(Duration::from_secs(30), established)
+        .await
+        .expect("CRD established in 30s")
+        .expect("watch CRD");
 
     let gvk = GroupVersionKind::gvk("smoke.terrane.dev", "v1", "Widget");
     let resource = ApiResource::from_gvk_with_plural(&gvk, "widgets");
@@ -78,12 +85,19 @@ async fn crd_with_status_subresource_is_served_and_watched() {
 #[tokio::test]
 async fn a_second_apiserver_is_independent() {
     let shared = TestNamespace::new("smoke-second").await.expect("ground kube-apiserver");
-    let second = KubeCluster::start_ephemeral(StartOptions { controller_manager: false }).await.expect("second apiserver");
+    let second =
+        KubeCluster::start_ephemeral(StartOptions { controller_manager: false }).await.expect("second apiserver");
     let client = second.client().await.expect("client of the second apiserver");
     let version = client.apiserver_version().await.expect("version");
-    assert_eq!(format!("v{}.{}", version.major, version.minor), terrane_testground::kube_version().rsplit_once('.').map(|(a, _)| a.to_string()).unwrap_or_default());
+    assert_eq!(
+        format!("v{}.{}", version.major, version.minor),
+        terrane_testground::kube_version().rsplit_once('.').map(|(a, _)| a.to_string()).unwrap_or_default()
+    );
     let namespaces: Api<Namespace> = Api::all(client);
-    assert!(namespaces.get_opt(&shared.name).await.expect("get").is_none(), "the second apiserver must not see the shared one's namespace");
+    assert!(
+        namespaces.get_opt(&shared.name).await.expect("get").is_none(),
+        "the second apiserver must not see the shared one's namespace"
+    );
     assert_ne!(second.port(), KubeCluster::shared_handle().port());
     shared.delete().await.expect("delete namespace");
 }

@@ -32,7 +32,8 @@ async fn id_by_name(c: &CloudClient, service: Service, path: &str, key: &str) ->
 async fn network_create_get_delete() {
     let (c, counter) = cloud_client("demo").expect("ground clouds.yaml");
     let name = format!("smoke-{}", random_suffix(6));
-    let net = c.post(Service::Network, "/v2.0/networks", &json!({"network": {"name": name}})).await.expect("create network");
+    let net =
+        c.post(Service::Network, "/v2.0/networks", &json!({"network": {"name": name}})).await.expect("create network");
     let id = net.body["network"]["id"].as_str().expect("id").to_string();
     let got = c.get(Service::Network, &format!("/v2.0/networks/{id}")).await.expect("get network");
     assert_eq!(got.body["network"]["name"], json!(name));
@@ -50,11 +51,19 @@ async fn server_reaches_active() {
     let image = id_by_name(&c, Service::Image, "/v2/images?name=tiny-raw", "images").await;
     let net = c.post(Service::Network, "/v2.0/networks", &json!({"network": {"name": name}})).await.expect("network");
     let net_id = net.body["network"]["id"].as_str().expect("id").to_string();
-    c.post(Service::Network, "/v2.0/subnets", &json!({"subnet": {"network_id": net_id, "ip_version": 4, "cidr": "10.77.0.0/24"}}))
-        .await
-        .expect("subnet");
+    c.post(
+        Service::Network,
+        "/v2.0/subnets",
+        &json!({"subnet": {"network_id": net_id, "ip_version": 4, "cidr": "10.77.0.0/24"}}),
+    )
+    .await
+    .expect("subnet");
     let server = c
-        .post(Service::Compute, "/servers", &json!({"server": {"name": name, "flavorRef": flavor, "imageRef": image, "networks": [{"uuid": net_id}]}}))
+        .post(
+            Service::Compute,
+            "/servers",
+            &json!({"server": {"name": name, "flavorRef": flavor, "imageRef": image, "networks": [{"uuid": net_id}]}}),
+        )
         .await
         .expect("create server");
     let server_id = server.body["server"]["id"].as_str().expect("server id").to_string();
@@ -81,7 +90,10 @@ async fn server_reaches_active() {
 async fn dns_zone_reaches_active_and_answers() {
     let (c, _) = cloud_client("demo").expect("ground clouds.yaml");
     let zone_name = format!("smoke-{}.terrane.test.", random_suffix(6));
-    let zone = c.post(Service::Dns, "/v2/zones", &json!({"name": zone_name, "email": "ops@terrane.test", "ttl": 300})).await.expect("create zone");
+    let zone = c
+        .post(Service::Dns, "/v2/zones", &json!({"name": zone_name, "email": "ops@terrane.test", "ttl": 300}))
+        .await
+        .expect("create zone");
     let id = zone.body["id"].as_str().expect("zone id").to_string();
     wait_for("zone ACTIVE", 60, || async {
         let z = c.get(Service::Dns, &format!("/v2/zones/{id}")).await.ok()?.body;
@@ -89,7 +101,8 @@ async fn dns_zone_reaches_active_and_answers() {
         (z["status"] == json!("ACTIVE")).then_some(z)
     })
     .await;
-    let dig = std::process::Command::new("dig").args(["+short", "@127.0.0.1", &zone_name, "SOA"]).output().expect("run dig");
+    let dig =
+        std::process::Command::new("dig").args(["+short", "@127.0.0.1", &zone_name, "SOA"]).output().expect("run dig");
     let answer = String::from_utf8_lossy(&dig.stdout);
     assert!(answer.contains("ops.terrane.test."), "bind9 serves the zone's SOA, got {answer:?}");
     c.delete(Service::Dns, &format!("/v2/zones/{id}")).await.expect("delete zone");

@@ -16,17 +16,38 @@ async fn inventory(cloud: &CloudClient) -> BTreeSet<String> {
     let project = cloud.project_id().await.expect("project").unwrap_or_default();
     let mut all = BTreeSet::new();
     for plural in ["networks", "subnets", "routers", "ports", "floatingips", "security-groups"] {
-        let r = cloud.get(terrane_openstack::Service::Network, &format!("/v2.0/{plural}?project_id={project}")).await.expect("list");
+        let r = cloud
+            .get(terrane_openstack::Service::Network, &format!("/v2.0/{plural}?project_id={project}"))
+            .await
+            .expect("list");
         for item in r.body[plural.replace('-', "_")].as_array().cloned().unwrap_or_default() {
             all.insert(format!("{plural}/{}", item["id"].as_str().unwrap_or_default()));
         }
     }
     let servers = NOVA.get(cloud, "/servers").await.expect("servers");
-    all.extend(servers["servers"].as_array().into_iter().flatten().map(|s| format!("servers/{}", s["id"].as_str().unwrap_or_default())));
+    all.extend(
+        servers["servers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| format!("servers/{}", s["id"].as_str().unwrap_or_default())),
+    );
     let keys = NOVA.get(cloud, "/os-keypairs").await.expect("key pairs");
-    all.extend(keys["keypairs"].as_array().into_iter().flatten().map(|k| format!("keypairs/{}", k["keypair"]["name"].as_str().unwrap_or_default())));
+    all.extend(
+        keys["keypairs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| format!("keypairs/{}", k["keypair"]["name"].as_str().unwrap_or_default())),
+    );
     let zones = DESIGNATE.get(cloud, "/v2/zones").await.expect("zones");
-    all.extend(zones["zones"].as_array().into_iter().flatten().map(|z| format!("zones/{}", z["id"].as_str().unwrap_or_default())));
+    all.extend(
+        zones["zones"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|z| format!("zones/{}", z["id"].as_str().unwrap_or_default())),
+    );
     all
 }
 
@@ -51,20 +72,38 @@ async fn web_tier_converges_resolves_and_leaves_no_trace() {
         fips.insert(o.data["status"]["resource"]["floatingIpAddress"].as_str().expect("address").to_string());
     }
     let deadline = Instant::now() + Duration::from_secs(60);
-    while dig(&format!("www.{zone}")) != fips || dig(&format!("web-1.{zone}")) != BTreeSet::from(["10.0.2.11".to_string()]) {
-        assert!(Instant::now() < deadline, "3. www answers {fips:?} and web-1 answers 10.0.2.11: {:?} {:?}", dig(&format!("www.{zone}")), dig(&format!("web-1.{zone}")));
+    while dig(&format!("www.{zone}")) != fips
+        || dig(&format!("web-1.{zone}")) != BTreeSet::from(["10.0.2.11".to_string()])
+    {
+        assert!(
+            Instant::now() < deadline,
+            "3. www answers {fips:?} and web-1 answers 10.0.2.11: {:?} {:?}",
+            dig(&format!("www.{zone}")),
+            dig(&format!("web-1.{zone}"))
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let during = inventory(&env.cloud).await;
     let made: Vec<&String> = during.difference(&before).collect();
     let (requests, reconciles) = metrics.as_ref().map(|m| (m.requests, m.reconciles)).unwrap_or_default();
-    println!("web tier: {} objects Ready in {:.1}s; {} cloud objects made; {requests} cloud requests, {reconciles} reconciles", objects.len(), converged.as_secs_f64(), made.len());
+    println!(
+        "web tier: {} objects Ready in {:.1}s; {} cloud objects made; {requests} cloud requests, {reconciles} reconciles",
+        objects.len(),
+        converged.as_secs_f64(),
+        made.len()
+    );
     assert!(requests > 0 && requests < 300, "the controller's cloud requests are bounded: {requests}");
     assert!(made.iter().filter(|m| m.starts_with("servers/")).count() == 2, "4. two servers: {made:?}");
 
     // 5. Deleting the namespace deletes every cloud object it made, and nothing else.
     println!("web tier: namespace deleted in {:.1}s", delete_namespace(&env, 240).await.as_secs_f64());
     let after = inventory(&env.cloud).await;
-    assert_eq!(after, before, "6. the cloud is exactly as before: left over {:?}, lost {:?}", after.difference(&before).collect::<Vec<_>>(), before.difference(&after).collect::<Vec<_>>());
+    assert_eq!(
+        after,
+        before,
+        "6. the cloud is exactly as before: left over {:?}, lost {:?}",
+        after.difference(&before).collect::<Vec<_>>(),
+        before.difference(&after).collect::<Vec<_>>()
+    );
     assert!(dig(&format!("www.{zone}")).is_empty(), "7. the name no longer resolves");
 }

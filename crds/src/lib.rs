@@ -16,18 +16,19 @@ pub mod provider_config;
 pub mod record_set;
 pub mod router;
 pub mod router_interface;
+mod schema;
 pub mod security_group;
 pub mod server;
 pub mod subnet;
 pub mod volume;
 pub mod zone;
-mod schema;
 
 pub use common::*;
 pub use flavor::*;
 pub use floating_ip::*;
 pub use image::*;
 pub use key_pair::*;
+pub use managed::{Input, InputSource, ManagedObject, Reference};
 pub use network::*;
 pub use port::*;
 pub use provider_config::*;
@@ -39,7 +40,6 @@ pub use server::*;
 pub use subnet::*;
 pub use volume::*;
 pub use zone::*;
-pub use managed::{Input, InputSource, ManagedObject, Reference};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
-    group = "terrane.dev", version = "v1alpha1", kind = "ProviderConfig", namespaced,
-    status = "ProviderConfigStatus", category = "terrane", shortname = "tpc",
+    group = "terrane.dev",
+    version = "v1alpha1",
+    kind = "ProviderConfig",
+    namespaced,
+    status = "ProviderConfigStatus",
+    category = "terrane",
+    shortname = "tpc",
     printcolumn = r#"{"name":"Cloud","type":"string","jsonPath":".spec.openstack.cloud"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,

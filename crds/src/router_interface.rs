@@ -9,8 +9,13 @@ use crate::managed::{ManagedObject, Reference};
 
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
-    group = "terrane.dev", version = "v1alpha1", kind = "RouterInterface", namespaced,
-    status = "ResourceStatus", category = "terrane", shortname = "trif",
+    group = "terrane.dev",
+    version = "v1alpha1",
+    kind = "RouterInterface",
+    namespaced,
+    status = "ResourceStatus",
+    category = "terrane",
+    shortname = "trif",
     printcolumn = r#"{"name":"Router","type":"string","jsonPath":".spec.resource.routerRef.name"}"#,
     printcolumn = r#"{"name":"Subnet","type":"string","jsonPath":".spec.resource.subnetRef.name"}"#,
     printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
 use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use terrane_api::{Input, ManagedObject, ProviderConfig, Reference, ResourceStatus};
 use terrane_openstack::{CloudClient, OpenStackConnector};
@@ -77,7 +77,10 @@ pub async fn load_provider(client: &kube::Client, ns: &str, name: &str) -> Resul
         ))
     })?;
     let clouds_yaml = String::from_utf8(bytes.0.clone()).map_err(|_| {
-        EnvError::Credentials(ProviderError::invalid(format!("Secret {ns}/{} key {:?} is not UTF-8 text", secret_ref.name, secret_ref.key)))
+        EnvError::Credentials(ProviderError::invalid(format!(
+            "Secret {ns}/{} key {:?} is not UTF-8 text",
+            secret_ref.name, secret_ref.key
+        )))
     })?;
     let limit = os.rate_limit.clone().unwrap_or_default();
     let settings = ProviderSettings {

@@ -46,7 +46,12 @@ impl EventRecorder {
         let ns = regarding.namespace.clone().unwrap_or_else(|| "default".into());
         let api = Api::<Event>::namespaced(self.client.clone(), &ns);
         let note: String = ev.message.chars().take(1000).collect();
-        let key = Key { uid: regarding.uid.clone().unwrap_or_default(), warning: ev.warning, reason: ev.reason, note: note.clone() };
+        let key = Key {
+            uid: regarding.uid.clone().unwrap_or_default(),
+            warning: ev.warning,
+            reason: ev.reason,
+            note: note.clone(),
+        };
         let now = Timestamp::now();
         let mut recent = self.recent.lock().await;
         recent.retain(|_, (at, _)| at.elapsed() < SERIES_WINDOW);
@@ -60,7 +65,11 @@ impl EventRecorder {
         let event = Event {
             metadata: ObjectMeta {
                 // An object name may use all 253 characters an Event name may have.
-                name: Some(format!("{}.{:x}", regarding.name.clone().unwrap_or_default().chars().take(200).collect::<String>(), now.as_nanosecond())),
+                name: Some(format!(
+                    "{}.{:x}",
+                    regarding.name.clone().unwrap_or_default().chars().take(200).collect::<String>(),
+                    now.as_nanosecond()
+                )),
                 namespace: Some(ns),
                 ..Default::default()
             },

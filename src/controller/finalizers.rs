@@ -6,7 +6,11 @@ use serde_json::json;
 
 /// Sets `name`'s finalizers to `change(current)` (no request when it returns
 /// `None`), guarded by resourceVersion and retried on conflict with a fresh read.
-pub async fn update<K>(api: &Api<K>, obj: &K, change: impl Fn(&[String]) -> Option<Vec<String>>) -> Result<(), kube::Error>
+pub async fn update<K>(
+    api: &Api<K>,
+    obj: &K,
+    change: impl Fn(&[String]) -> Option<Vec<String>>,
+) -> Result<(), kube::Error>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
@@ -17,12 +21,10 @@ where
         let patch = json!({ "metadata": { "finalizers": finalizers, "resourceVersion": current.resource_version() } });
         match api.patch(&name, &PatchParams::default(), &Patch::Merge(patch)).await {
             Ok(_) => return Ok(()),
-            Err(kube::Error::Api(e)) if e.code == 409 && attempt < 4 => {
-                match api.get_opt(&name).await? {
-                    Some(fresh) => current = fresh,
-                    None => return Ok(()),
-                }
-            }
+            Err(kube::Error::Api(e)) if e.code == 409 && attempt < 4 => match api.get_opt(&name).await? {
+                Some(fresh) => current = fresh,
+                None => return Ok(()),
+            },
             Err(e) => return Err(e),
         }
     }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use kube::api::{Api, PostParams};
 use kube::ResourceExt;
+use kube::api::{Api, PostParams};
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 use terrane_api::{InputSource, ManagedObject};
 
@@ -22,18 +22,28 @@ fn store(what: &str, e: kube::Error) -> EnvError {
 }
 
 /// The value of `source` for `owner`; `None` while it does not exist.
-pub async fn value<O: ManagedObject>(client: &kube::Client, owner: &O, source: &InputSource) -> Result<Option<String>, EnvError> {
+pub async fn value<O: ManagedObject>(
+    client: &kube::Client,
+    owner: &O,
+    source: &InputSource,
+) -> Result<Option<String>, EnvError> {
     let ns = owner.namespace().unwrap_or_default();
     match source {
         InputSource::SecretKey { name, key } => {
-            let secret = Api::<Secret>::namespaced(client.clone(), &ns).get_opt(name).await.map_err(|e| store(&format!("reading Secret/{name}"), e))?;
+            let secret = Api::<Secret>::namespaced(client.clone(), &ns)
+                .get_opt(name)
+                .await
+                .map_err(|e| store(&format!("reading Secret/{name}"), e))?;
             secret
                 .and_then(|s| s.data.and_then(|mut d| d.remove(key)))
                 .map(|b| text(b, &format!("Secret/{name} key {key:?}")))
                 .transpose()
         }
         InputSource::ConfigMapKey { name, key } => {
-            let cm = Api::<ConfigMap>::namespaced(client.clone(), &ns).get_opt(name).await.map_err(|e| store(&format!("reading ConfigMap/{name}"), e))?;
+            let cm = Api::<ConfigMap>::namespaced(client.clone(), &ns)
+                .get_opt(name)
+                .await
+                .map_err(|e| store(&format!("reading ConfigMap/{name}"), e))?;
             Ok(cm.and_then(|c| c.data.and_then(|mut d| d.remove(key))))
         }
         InputSource::GeneratedSshKey { secret } => generated_public_key(client, owner, &ns, secret).await.map(Some),
@@ -49,7 +59,12 @@ fn text(bytes: ByteString, what: &str) -> Result<String, EnvError> {
 /// `owner`, so it goes when the owner goes). The Secret is written before
 /// the public key is used, so a crash never leaves a cloud key pair whose
 /// private half is lost.
-async fn generated_public_key<O: ManagedObject>(client: &kube::Client, owner: &O, ns: &str, name: &str) -> Result<String, EnvError> {
+async fn generated_public_key<O: ManagedObject>(
+    client: &kube::Client,
+    owner: &O,
+    ns: &str,
+    name: &str,
+) -> Result<String, EnvError> {
     let api = Api::<Secret>::namespaced(client.clone(), ns);
     if let Some(existing) = api.get_opt(name).await.map_err(|e| store(&format!("reading Secret/{name}"), e))? {
         return public_key_of(existing, name);

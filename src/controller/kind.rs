@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::ResourceExt;
 use rand::Rng;
 use terrane_api::ManagedObject;
 use terrane_openstack::CloudClient;
@@ -128,12 +128,16 @@ where
         }
         let outcome = ctx.reconciler.cleanup(obj.as_ref(), &env).await;
         if outcome.next == Next::Deleted {
-            finalizers::update(&api_of(&ctx, obj.as_ref()), obj.as_ref(), finalizers::without(FINALIZER)).await.map_err(ControllerError::Finalizer)?;
+            finalizers::update(&api_of(&ctx, obj.as_ref()), obj.as_ref(), finalizers::without(FINALIZER))
+                .await
+                .map_err(ControllerError::Finalizer)?;
         }
         outcome
     } else {
         if !has_finalizer {
-            finalizers::update(&api_of(&ctx, obj.as_ref()), obj.as_ref(), finalizers::with(FINALIZER)).await.map_err(ControllerError::Finalizer)?;
+            finalizers::update(&api_of(&ctx, obj.as_ref()), obj.as_ref(), finalizers::with(FINALIZER))
+                .await
+                .map_err(ControllerError::Finalizer)?;
             return Ok(Action::requeue(Duration::ZERO));
         }
         ctx.reconciler.apply(obj.as_ref(), &env).await

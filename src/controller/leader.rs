@@ -1,6 +1,6 @@
 //! Leader election on a coordination.k8s.io Lease.
 
-use kube_lease_manager::{LeaseManagerBuilder, LeaseManager};
+use kube_lease_manager::{LeaseManager, LeaseManagerBuilder};
 use tokio::sync::watch;
 
 /// A held lease. [`Held::lost`] resolves when it is no longer ours.
@@ -19,7 +19,12 @@ impl Held {
 }
 
 /// Waits until this instance holds Lease `ns/name`.
-pub async fn acquire(client: kube::Client, ns: &str, name: &str, identity: &str) -> Result<Held, super::ControllerRunError> {
+pub async fn acquire(
+    client: kube::Client,
+    ns: &str,
+    name: &str,
+    identity: &str,
+) -> Result<Held, super::ControllerRunError> {
     let manager = LeaseManagerBuilder::new(client, name)
         .with_namespace(ns)
         .with_identity(identity)
@@ -30,7 +35,10 @@ pub async fn acquire(client: kube::Client, ns: &str, name: &str, identity: &str)
         .map_err(|e| super::ControllerRunError::Leader(e.to_string()))?;
     let (mut state, task) = manager.watch().await;
     tracing::info!(lease = %format!("{ns}/{name}"), %identity, "waiting to become leader");
-    state.wait_for(|held| *held).await.map_err(|_| super::ControllerRunError::Leader("the lease manager stopped".into()))?;
+    state
+        .wait_for(|held| *held)
+        .await
+        .map_err(|_| super::ControllerRunError::Leader("the lease manager stopped".into()))?;
     tracing::info!("became leader");
     Ok(Held { state, _task: task })
 }

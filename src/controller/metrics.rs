@@ -48,10 +48,16 @@ impl Metrics {
         let reconciles = Family::<ReconcileLabels, Counter>::default();
         let errors = Family::<ReconcileLabels, Counter>::default();
         let cloud_requests = Family::<RequestLabels, Counter>::default();
-        let cloud_latency = Family::<LatencyLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.01, 2.0, 12)));
+        let cloud_latency = Family::<LatencyLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.01, 2.0, 12))
+        });
         registry.register("reconciles", "Reconciles by kind and resulting Ready reason", reconciles.clone());
         registry.register("reconcile_errors", "Reconciles that ended in an error, by kind and reason", errors.clone());
-        registry.register("cloud_requests", "HTTP requests sent to the cloud, by service, method and status (0: no answer)", cloud_requests.clone());
+        registry.register(
+            "cloud_requests",
+            "HTTP requests sent to the cloud, by service, method and status (0: no answer)",
+            cloud_requests.clone(),
+        );
         registry.register("cloud_request_duration_seconds", "Latency of cloud requests", cloud_latency.clone());
         Arc::new(Self { registry, reconciles, errors, cloud_requests, cloud_latency })
     }
@@ -68,7 +74,11 @@ impl Metrics {
 impl RequestObserver for Metrics {
     fn observe(&self, service: &str, method: &str, status: u16, elapsed: Duration) {
         self.cloud_requests
-            .get_or_create(&RequestLabels { service: service.into(), method: method.into(), status: status.to_string() })
+            .get_or_create(&RequestLabels {
+                service: service.into(),
+                method: method.into(),
+                status: status.to_string(),
+            })
             .inc();
         self.cloud_latency
             .get_or_create(&LatencyLabels { service: service.into(), method: method.into() })

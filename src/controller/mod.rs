@@ -7,8 +7,8 @@ mod http;
 mod inputs;
 mod kind;
 mod leader;
-mod provider_config;
 pub mod metrics;
+mod provider_config;
 mod refs;
 
 use std::net::SocketAddr;
@@ -17,12 +17,13 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use terrane_api::{
-    Flavor, FloatingIP, Image, KeyPair, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Server, Subnet, Volume, Zone,
+    Flavor, FloatingIP, Image, KeyPair, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Server,
+    Subnet, Volume, Zone,
 };
 use terrane_openstack::OpenStackConnector;
 use terrane_openstack::kinds::{
-    FlavorKind, FloatingIpKind, ImageKind, KeyPairKind, NetworkKind, PortKind, RecordSetKind, RouterInterfaceKind, RouterKind, SecurityGroupKind,
-    ServerKind, SubnetKind, VolumeKind, ZoneKind,
+    FlavorKind, FloatingIpKind, ImageKind, KeyPairKind, NetworkKind, PortKind, RecordSetKind, RouterInterfaceKind,
+    RouterKind, SecurityGroupKind, ServerKind, SubnetKind, VolumeKind, ZoneKind,
 };
 use tokio::sync::watch;
 
@@ -84,7 +85,15 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
     let ns = options.namespace.as_deref();
     macro_rules! controller {
         ($api:ty, $kind:expr) => {
-            Box::pin(kind::run::<$api, _>(shared.clone(), $kind, metrics.clone(), timing, c, ns, stopped(stop_rx.clone()))) as BoxFuture<'_, ()>
+            Box::pin(kind::run::<$api, _>(
+                shared.clone(),
+                $kind,
+                metrics.clone(),
+                timing,
+                c,
+                ns,
+                stopped(stop_rx.clone()),
+            )) as BoxFuture<'_, ()>
         };
     }
     let controllers = futures::future::join_all(vec![

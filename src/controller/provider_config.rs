@@ -59,7 +59,11 @@ async fn reconcile(pc: Arc<ProviderConfig>, shared: Arc<Shared>) -> Result<Actio
     let in_use = !users.is_empty();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let secret_name = &pc.spec.openstack.credentials_secret_ref.name;
-    if let Some(secret) = secrets.get_opt(secret_name).await.map_err(|source| ProviderConfigError::Kube { what: "reading the Secret".into(), source })? {
+    if let Some(secret) = secrets
+        .get_opt(secret_name)
+        .await
+        .map_err(|source| ProviderConfigError::Kube { what: "reading the Secret".into(), source })?
+    {
         // Another ProviderConfig may share the Secret: keep it while any is in use.
         let shared_use = if in_use { true } else { secret_in_use_elsewhere(client, &ns, &name, secret_name).await? };
         set_in_use(&secrets, &secret, shared_use).await?;
@@ -69,11 +73,23 @@ async fn reconcile(pc: Arc<ProviderConfig>, shared: Arc<Shared>) -> Result<Actio
 
     let deleting = pc.meta().deletion_timestamp.is_some();
     let (ready, why, message) = if deleting {
-        (false, reason::DELETING, if in_use { format!("deletion waits until these are deleted: {}", users.join(", ")) } else { "deleting".into() })
+        (
+            false,
+            reason::DELETING,
+            if in_use {
+                format!("deletion waits until these are deleted: {}", users.join(", "))
+            } else {
+                "deleting".into()
+            },
+        )
     } else {
         match verify(&shared, &ns, &name).await {
             Ok(()) => (true, reason::SUCCESS, "the cloud accepted the credentials".to_string()),
-            Err(EnvError::Credentials(e)) => (false, if e.is_retryable() { reason::TRANSIENT_ERROR } else { reason::INVALID_CONFIGURATION }, e.to_string()),
+            Err(EnvError::Credentials(e)) => (
+                false,
+                if e.is_retryable() { reason::TRANSIENT_ERROR } else { reason::INVALID_CONFIGURATION },
+                e.to_string(),
+            ),
             Err(e) => (false, reason::TRANSIENT_ERROR, e.to_string()),
         }
     };
@@ -87,10 +103,20 @@ async fn reconcile(pc: Arc<ProviderConfig>, shared: Arc<Shared>) -> Result<Actio
     })
 }
 
-async fn secret_in_use_elsewhere(client: &kube::Client, ns: &str, this: &str, secret: &str) -> Result<bool, ProviderConfigError> {
+async fn secret_in_use_elsewhere(
+    client: &kube::Client,
+    ns: &str,
+    this: &str,
+    secret: &str,
+) -> Result<bool, ProviderConfigError> {
     let configs: Api<ProviderConfig> = Api::namespaced(client.clone(), ns);
-    let list = configs.list(&Default::default()).await.map_err(|source| ProviderConfigError::Kube { what: "listing ProviderConfigs".into(), source })?;
-    for other in list.items.iter().filter(|p| p.name_any() != this && p.spec.openstack.credentials_secret_ref.name == secret) {
+    let list = configs
+        .list(&Default::default())
+        .await
+        .map_err(|source| ProviderConfigError::Kube { what: "listing ProviderConfigs".into(), source })?;
+    for other in
+        list.items.iter().filter(|p| p.name_any() != this && p.spec.openstack.credentials_secret_ref.name == secret)
+    {
         if !refs::provider_config_users(client, ns, &other.name_any()).await?.is_empty() {
             return Ok(true);
         }
@@ -104,10 +130,18 @@ async fn verify(shared: &Shared, ns: &str, name: &str) -> Result<(), EnvError> {
     shared.connector.verify(&cloud).await.map_err(EnvError::Credentials)
 }
 
-async fn write_status(api: &Api<ProviderConfig>, pc: &ProviderConfig, ready: bool, why: &str, message: &str) -> Result<(), ProviderConfigError> {
+async fn write_status(
+    api: &Api<ProviderConfig>,
+    pc: &ProviderConfig,
+    ready: bool,
+    why: &str,
+    message: &str,
+) -> Result<(), ProviderConfigError> {
     let status = if ready { "True" } else { "False" };
     let previous = pc.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
-    if previous.is_some_and(|c| c.status == status && c.reason == why && c.message == message) && pc.status.as_ref().and_then(|s| s.observed_generation) == pc.meta().generation {
+    if previous.is_some_and(|c| c.status == status && c.reason == why && c.message == message)
+        && pc.status.as_ref().and_then(|s| s.observed_generation) == pc.meta().generation
+    {
         return Ok(());
     }
     let last_transition_time = match previous {
@@ -132,7 +166,11 @@ async fn write_status(api: &Api<ProviderConfig>, pc: &ProviderConfig, ready: boo
 }
 
 /// Runs until `shutdown` resolves.
-pub async fn run(shared: Arc<Shared>, namespace: Option<&str>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    shared: Arc<Shared>,
+    namespace: Option<&str>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let api = match namespace {
         Some(ns) => Api::<ProviderConfig>::namespaced(shared.client.clone(), ns),
         None => Api::<ProviderConfig>::all(shared.client.clone()),

@@ -3,7 +3,8 @@
 use kube::Api;
 use kube::api::ListParams;
 use terrane_api::{
-    Flavor, FloatingIP, Image, KeyPair, ManagedObject, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Server, Subnet, Volume, Zone,
+    Flavor, FloatingIP, Image, KeyPair, ManagedObject, Network, Port, RecordSet, Router, RouterInterface,
+    SecurityGroup, Server, Subnet, Volume, Zone,
 };
 
 use crate::reconciler::{EnvError, RefState};
@@ -28,19 +29,35 @@ macro_rules! for_each_kind {
     };
 }
 
-async fn state_of<O: ManagedObject>(client: &kube::Client, ns: &str, name: &str, in_use: bool) -> Result<RefState, EnvError> {
-    let obj = Api::<O>::namespaced(client.clone(), ns).get_opt(name).await.map_err(|e| EnvError::Store(format!("reading {}/{name}: {e}", O::KIND)))?;
+async fn state_of<O: ManagedObject>(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    in_use: bool,
+) -> Result<RefState, EnvError> {
+    let obj = Api::<O>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(|e| EnvError::Store(format!("reading {}/{name}: {e}", O::KIND)))?;
     Ok(match obj {
         None => RefState::Missing,
         // Being deleted, but kept (with its cloud object) while referenced: a
         // referrer that already has its cloud object keeps working until it
         // lets go; a new one waits.
         Some(o) if o.meta().deletion_timestamp.is_some() => match o.status().filter(|_| in_use) {
-            Some(s) => s.id.clone().map(|id| RefState::Ready(id, s.resource.clone().unwrap_or_default())).unwrap_or(RefState::NotReady),
+            Some(s) => {
+                s.id.clone()
+                    .map(|id| RefState::Ready(id, s.resource.clone().unwrap_or_default()))
+                    .unwrap_or(RefState::NotReady)
+            }
             None => RefState::NotReady,
         },
         Some(o) => match o.status() {
-            Some(s) if s.is_ready() => s.id.clone().map(|id| RefState::Ready(id, s.resource.clone().unwrap_or_default())).unwrap_or(RefState::NotReady),
+            Some(s) if s.is_ready() => {
+                s.id.clone()
+                    .map(|id| RefState::Ready(id, s.resource.clone().unwrap_or_default()))
+                    .unwrap_or(RefState::NotReady)
+            }
             _ => RefState::NotReady,
         },
     })
@@ -48,7 +65,13 @@ async fn state_of<O: ManagedObject>(client: &kube::Client, ns: &str, name: &str,
 
 /// The state of `kind/name` in namespace `ns`, for a referrer whose cloud
 /// object exists (`in_use`) or not.
-pub async fn resolve(client: &kube::Client, ns: &str, kind: &str, name: &str, in_use: bool) -> Result<RefState, EnvError> {
+pub async fn resolve(
+    client: &kube::Client,
+    ns: &str,
+    kind: &str,
+    name: &str,
+    in_use: bool,
+) -> Result<RefState, EnvError> {
     macro_rules! arm {
         ($t:ident) => {
             if kind == <$t as ManagedObject>::KIND {
@@ -61,7 +84,12 @@ pub async fn resolve(client: &kube::Client, ns: &str, kind: &str, name: &str, in
 }
 
 /// Adds `Kind/name` of every `O` in namespace `ns` for which `keep` holds.
-async fn scan<O: ManagedObject>(client: &kube::Client, ns: &str, keep: &(dyn Fn(&dyn Scanned) -> bool + Sync), out: &mut Vec<String>) -> Result<(), EnvError> {
+async fn scan<O: ManagedObject>(
+    client: &kube::Client,
+    ns: &str,
+    keep: &(dyn Fn(&dyn Scanned) -> bool + Sync),
+    out: &mut Vec<String>,
+) -> Result<(), EnvError> {
     let list = Api::<O>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await
@@ -88,7 +116,11 @@ impl<O: ManagedObject> Scanned for O {
 }
 
 /// Every object of namespace `ns` matching `keep`, as `Kind/name`.
-async fn scan_all(client: &kube::Client, ns: &str, keep: &(dyn Fn(&dyn Scanned) -> bool + Sync)) -> Result<Vec<String>, EnvError> {
+async fn scan_all(
+    client: &kube::Client,
+    ns: &str,
+    keep: &(dyn Fn(&dyn Scanned) -> bool + Sync),
+) -> Result<Vec<String>, EnvError> {
     let mut out = Vec::new();
     macro_rules! arm {
         ($t:ident) => {

@@ -8,9 +8,9 @@
 pub mod env;
 pub mod status;
 
+use std::time::Duration;
 use terrane_api::{DeletionPolicy, ManagedObject, ManagementPolicy, ResourceStatus, reason};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, Readiness, ResolvedRefs};
-use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 use tracing::{debug, info, warn};
@@ -84,8 +84,12 @@ fn outcome(next: Next, verdict: Verdict) -> Outcome {
 fn error_outcome(e: &ProviderError, what: &str) -> Outcome {
     let message = format!("{what}: {e}");
     match e {
-        ProviderError::Waiting(_) => outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, format!("{message}; trying again"))),
-        ProviderError::Conflict(_) => outcome(Next::Retry, Verdict::new(false, false, reason::WAITING, format!("{message}; trying again"))),
+        ProviderError::Waiting(_) => {
+            outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, format!("{message}; trying again")))
+        }
+        ProviderError::Conflict(_) => {
+            outcome(Next::Retry, Verdict::new(false, false, reason::WAITING, format!("{message}; trying again")))
+        }
         ProviderError::Terminal { reason: r, .. } => {
             let reason = match r {
                 terrane_provider::TerminalReason::InvalidConfiguration => reason::INVALID_CONFIGURATION,
@@ -101,7 +105,9 @@ fn env_outcome(e: &EnvError) -> Outcome {
     match e {
         EnvError::Store(m) => outcome(Next::Retry, Verdict::new(false, false, reason::TRANSIENT_ERROR, m.clone())),
         EnvError::Credentials(p) => error_outcome(p, "credentials"),
-        EnvError::Invalid(m) => outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, m.clone())),
+        EnvError::Invalid(m) => {
+            outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, m.clone()))
+        }
         EnvError::ProviderConfigMissing(_) | EnvError::SecretMissing(_) => {
             outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, e.to_string()))
         }
@@ -122,7 +128,9 @@ where
     /// True at the first drift check of `uid` and every
     /// [`RESYNCS_PER_DUPLICATE_CHECK`] resync periods after.
     fn duplicate_check_due(&self, uid: &str) -> bool {
-        let period = Duration::from_secs(self.resync_secs).saturating_mul(RESYNCS_PER_DUPLICATE_CHECK).saturating_sub(Duration::from_secs(1));
+        let period = Duration::from_secs(self.resync_secs)
+            .saturating_mul(RESYNCS_PER_DUPLICATE_CHECK)
+            .saturating_sub(Duration::from_secs(1));
         let mut checks = self.duplicate_checks.lock().unwrap_or_else(|p| p.into_inner());
         let now = std::time::Instant::now();
         match checks.get(uid) {
@@ -157,7 +165,12 @@ where
         if observe_only && obj.import().is_none() && status.id.is_none() {
             return outcome(
                 Next::Stalled,
-                Verdict::new(false, false, reason::INVALID_CONFIGURATION, "managementPolicy ObserveOnly needs spec.import (id or filter)"),
+                Verdict::new(
+                    false,
+                    false,
+                    reason::INVALID_CONFIGURATION,
+                    "managementPolicy ObserveOnly needs spec.import (id or filter)",
+                ),
             );
         }
         let refs = match self.resolve(obj, env).await {
@@ -171,10 +184,17 @@ where
         let uid = obj.meta().uid.clone().unwrap_or_default();
         let default_name = obj.meta().name.clone().unwrap_or_default();
         let in_steady_state = status.is_ready() && status.observed_generation == obj.meta().generation;
-        let freshness = if in_steady_state { Freshness::Cached { max_age_secs: self.resync_secs / 2 } } else { Freshness::Fresh };
+        let freshness =
+            if in_steady_state { Freshness::Cached { max_age_secs: self.resync_secs / 2 } } else { Freshness::Fresh };
 
         if let Some(resource) = obj.resource() {
-            let desired = Desired { uid: &uid, default_name: &default_name, imported: obj.import().is_some(), resource, refs: &refs };
+            let desired = Desired {
+                uid: &uid,
+                default_name: &default_name,
+                imported: obj.import().is_some(),
+                resource,
+                refs: &refs,
+            };
             if let Err(e) = self.kind.validate(&desired) {
                 return error_outcome(&e, "spec");
             }
@@ -187,9 +207,23 @@ where
             Found::Remote(r) => r,
             Found::Missing => {
                 let Some(resource) = obj.resource() else {
-                    return outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, "nothing to create: spec.resource is missing"));
+                    return outcome(
+                        Next::Stalled,
+                        Verdict::new(
+                            false,
+                            false,
+                            reason::INVALID_CONFIGURATION,
+                            "nothing to create: spec.resource is missing",
+                        ),
+                    );
                 };
-                let desired = Desired { uid: &uid, default_name: &default_name, imported: obj.import().is_some(), resource, refs: &refs };
+                let desired = Desired {
+                    uid: &uid,
+                    default_name: &default_name,
+                    imported: obj.import().is_some(),
+                    resource,
+                    refs: &refs,
+                };
                 match self.create(obj, env, &cloud, status, &desired).await {
                     Ok(r) => r,
                     Err(o) => return o,
@@ -200,13 +234,29 @@ where
         status.last_sync_time = Some(k8s_openapi::jiff::Timestamp::now().to_string());
 
         if !observe_only && let Some(resource) = obj.resource() {
-            let desired = Desired { uid: &uid, default_name: &default_name, imported: obj.import().is_some(), resource, refs: &refs };
+            let desired = Desired {
+                uid: &uid,
+                default_name: &default_name,
+                imported: obj.import().is_some(),
+                resource,
+                refs: &refs,
+            };
             let diff = self.kind.diff(&desired, &remote);
             if !diff.immutable.is_empty() {
-                let detail = diff.immutable.iter().map(|d| format!("{} is {} in the cloud but the spec asks for {}", d.field, d.cloud, d.desired)).collect::<Vec<_>>().join("; ");
+                let detail = diff
+                    .immutable
+                    .iter()
+                    .map(|d| format!("{} is {} in the cloud but the spec asks for {}", d.field, d.cloud, d.desired))
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 return outcome(
                     Next::Stalled,
-                    Verdict::new(false, false, reason::INVALID_CONFIGURATION, format!("{detail}; the cloud cannot change this in place (recreate the object to change it)")),
+                    Verdict::new(
+                        false,
+                        false,
+                        reason::INVALID_CONFIGURATION,
+                        format!("{detail}; the cloud cannot change this in place (recreate the object to change it)"),
+                    ),
                 );
             }
             if !diff.mutable.is_empty() {
@@ -221,7 +271,14 @@ where
     /// `pendingCreate` (moved to now): the next reconciles look for the
     /// object by its marker, and create again only once that has stayed
     /// empty for `unanswered_create_wait`.
-    async fn create<O, E>(&self, obj: &O, env: &E, cloud: &K::Cloud, status: &mut ResourceStatus, desired: &Desired<'_, K::Resource>) -> Result<K::Remote, Outcome>
+    async fn create<O, E>(
+        &self,
+        obj: &O,
+        env: &E,
+        cloud: &K::Cloud,
+        status: &mut ResourceStatus,
+        desired: &Desired<'_, K::Resource>,
+    ) -> Result<K::Remote, Outcome>
     where
         O: ManagedObject<Resource = K::Resource, Filter = K::Filter>,
         E: Environment<O, K::Cloud>,
@@ -239,9 +296,14 @@ where
                 let wait = self.unanswered_create_wait.as_secs();
                 return Err(outcome(
                     Next::Poll,
-                    Verdict::new(false, false, reason::TRANSIENT_ERROR, format!(
-                        "create: {e}; looking for the object by its ownership marker, and creating again only if it has not appeared within {wait} s"
-                    )),
+                    Verdict::new(
+                        false,
+                        false,
+                        reason::TRANSIENT_ERROR,
+                        format!(
+                            "create: {e}; looking for the object by its ownership marker, and creating again only if it has not appeared within {wait} s"
+                        ),
+                    ),
                 ));
             }
             Err(e) => {
@@ -251,9 +313,14 @@ where
                 return Err(match e {
                     ProviderError::Conflict(m) => outcome(
                         Next::Stalled,
-                        Verdict::new(false, false, reason::INVALID_CONFIGURATION, format!(
-                            "create: {m}; it clashes with something in the cloud: change the spec, or import the existing object"
-                        )),
+                        Verdict::new(
+                            false,
+                            false,
+                            reason::INVALID_CONFIGURATION,
+                            format!(
+                                "create: {m}; it clashes with something in the cloud: change the spec, or import the existing object"
+                            ),
+                        ),
                     ),
                     e => error_outcome(&e, "create"),
                 });
@@ -273,7 +340,15 @@ where
         env.event(obj, Event::normal("Created", "Create", format!("created {} {id}", O::KIND))).await;
         match self.kind.get(cloud, &id, Freshness::Fresh).await {
             Ok(Some(r)) => Ok(r),
-            Ok(None) => Err(outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, format!("created {id}; waiting for the cloud to show it")))),
+            Ok(None) => Err(outcome(
+                Next::Poll,
+                Verdict::new(
+                    false,
+                    true,
+                    reason::PROGRESSING,
+                    format!("created {id}; waiting for the cloud to show it"),
+                ),
+            )),
             Err(e) => Err(error_outcome(&e, "observe after create")),
         }
     }
@@ -281,7 +356,14 @@ where
     /// Deletes every object in `owned` except `keep`: cloud objects carrying
     /// this object's ownership marker that are not its `status.id` were made
     /// by a create whose answer was lost. Returns the IDs removed.
-    async fn remove_duplicates<O, E>(&self, obj: &O, env: &E, cloud: &K::Cloud, keep: &str, owned: &[K::Remote]) -> Result<Vec<String>, Outcome>
+    async fn remove_duplicates<O, E>(
+        &self,
+        obj: &O,
+        env: &E,
+        cloud: &K::Cloud,
+        keep: &str,
+        owned: &[K::Remote],
+    ) -> Result<Vec<String>, Outcome>
     where
         O: ManagedObject,
         E: Environment<O, K::Cloud>,
@@ -329,7 +411,9 @@ where
         };
         info!(%fields, drift, "updated");
         env.event(obj, Event::normal(reason, "Update", message)).await;
-        let Some(id) = status.id.clone() else { return outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, "updated")) };
+        let Some(id) = status.id.clone() else {
+            return outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, "updated"));
+        };
         match self.kind.get(cloud, &id, Freshness::Fresh).await {
             Ok(Some(r)) => {
                 status.resource = serde_json::to_value(&r).ok();
@@ -337,17 +421,30 @@ where
                 if still.mutable.is_empty() {
                     self.readiness(&r)
                 } else {
-                    outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, format!("waiting for {} to converge", Diff::fields(&still.mutable))))
+                    outcome(
+                        Next::Poll,
+                        Verdict::new(
+                            false,
+                            true,
+                            reason::PROGRESSING,
+                            format!("waiting for {} to converge", Diff::fields(&still.mutable)),
+                        ),
+                    )
                 }
             }
-            Ok(None) => outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, "the object disappeared during update")),
+            Ok(None) => outcome(
+                Next::Poll,
+                Verdict::new(false, true, reason::PROGRESSING, "the object disappeared during update"),
+            ),
             Err(e) => error_outcome(&e, "observe after update"),
         }
     }
 
     fn readiness(&self, remote: &K::Remote) -> Outcome {
         match self.kind.readiness(remote) {
-            Readiness::Ready => outcome(Next::Resync, Verdict::new(true, true, reason::SUCCESS, "the cloud object matches the spec")),
+            Readiness::Ready => {
+                outcome(Next::Resync, Verdict::new(true, true, reason::SUCCESS, "the cloud object matches the spec"))
+            }
             Readiness::Pending(m) => outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, m)),
             Readiness::Failed(m) => outcome(Next::Stalled, Verdict::new(false, false, reason::UNRECOVERABLE, m)),
         }
@@ -378,7 +475,10 @@ where
         if waiting.is_empty() {
             Ok(refs)
         } else {
-            Err(outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, format!("Waiting on {}", waiting.join(", ")))))
+            Err(outcome(
+                Next::Poll,
+                Verdict::new(false, true, reason::WAITING, format!("Waiting on {}", waiting.join(", "))),
+            ))
         }
     }
 
@@ -413,21 +513,51 @@ where
                         && let Some(resource) = obj.resource()
                     {
                         let desired = Desired { uid, default_name, imported: false, resource, refs };
-                        let owned = self.kind.find_owned(cloud, &desired).await.map_err(|e| error_outcome(&e, "look for duplicates"))?;
+                        let owned = self
+                            .kind
+                            .find_owned(cloud, &desired)
+                            .await
+                            .map_err(|e| error_outcome(&e, "look for duplicates"))?;
                         let removed = self.remove_duplicates(obj, env, cloud, &id, &owned).await?;
                         if !removed.is_empty() {
-                            return Err(outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, format!(
-                                "deleted duplicate {} {} carrying this object's ownership marker; keeping {id}", O::KIND, removed.join(", ")
-                            ))));
+                            return Err(outcome(
+                                Next::Poll,
+                                Verdict::new(
+                                    false,
+                                    true,
+                                    reason::PROGRESSING,
+                                    format!(
+                                        "deleted duplicate {} {} carrying this object's ownership marker; keeping {id}",
+                                        O::KIND,
+                                        removed.join(", ")
+                                    ),
+                                ),
+                            ));
                         }
                     }
                     return Ok(Found::Remote(r));
                 }
                 Ok(None) if !created_here => {
-                    return Err(outcome(Next::Stalled, Verdict::new(false, false, reason::UNRECOVERABLE, format!("the {} {id} no longer exists in the cloud", O::KIND))));
+                    return Err(outcome(
+                        Next::Stalled,
+                        Verdict::new(
+                            false,
+                            false,
+                            reason::UNRECOVERABLE,
+                            format!("the {} {id} no longer exists in the cloud", O::KIND),
+                        ),
+                    ));
                 }
                 Ok(None) => {
-                    env.event(obj, Event::warning("Recreating", "Observe", format!("{} {id} was deleted outside Terrane; creating it again", O::KIND))).await;
+                    env.event(
+                        obj,
+                        Event::warning(
+                            "Recreating",
+                            "Observe",
+                            format!("{} {id} was deleted outside Terrane; creating it again", O::KIND),
+                        ),
+                    )
+                    .await;
                     status.id = None;
                     status.resource = None;
                 }
@@ -452,16 +582,32 @@ where
                 let wait = self.unanswered_create_wait;
                 let since = status.marker_absent_since.get_or_insert_with(|| now().to_string()).clone();
                 return match doubt_ends(&since, wait) {
-                    Some(end) if end > now() => Err(outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, format!(
-                        "the create sent at {pending} may still land: no cloud object carries this object's ownership marker since {since}; creating again after {end}"
-                    )))),
+                    Some(end) if end > now() => Err(outcome(
+                        Next::Poll,
+                        Verdict::new(
+                            false,
+                            true,
+                            reason::PROGRESSING,
+                            format!(
+                                "the create sent at {pending} may still land: no cloud object carries this object's ownership marker since {since}; creating again after {end}"
+                            ),
+                        ),
+                    )),
                     Some(_) => {
                         info!(%pending, %since, "no object carries the marker after the wait; creating again");
                         Ok(Found::Missing)
                     }
                     None => {
                         status.marker_absent_since = Some(now().to_string());
-                        Err(outcome(Next::Poll, Verdict::new(false, true, reason::PROGRESSING, "looking for an object created earlier by its ownership marker")))
+                        Err(outcome(
+                            Next::Poll,
+                            Verdict::new(
+                                false,
+                                true,
+                                reason::PROGRESSING,
+                                "looking for an object created earlier by its ownership marker",
+                            ),
+                        ))
                     }
                 };
             };
@@ -492,7 +638,11 @@ where
     /// The one cloud object `import` names. None yet is progress (another
     /// pipeline may still be creating it): retried with backoff. Two or
     /// more is a terminal error naming them.
-    async fn import<O: ManagedObject>(&self, cloud: &K::Cloud, import: &terrane_api::Import<K::Filter>) -> Result<K::Remote, Outcome> {
+    async fn import<O: ManagedObject>(
+        &self,
+        cloud: &K::Cloud,
+        import: &terrane_api::Import<K::Filter>,
+    ) -> Result<K::Remote, Outcome> {
         let matches = match (&import.id, &import.filter) {
             (Some(id), _) => match self.kind.get(cloud, id, Freshness::Fresh).await {
                 Ok(Some(r)) => vec![r],
@@ -518,14 +668,26 @@ where
             return Ok(r);
         }
         match n {
-            0 | 1 => Err(outcome(Next::Retry, Verdict::new(false, true, reason::WAITING, format!(
-                "{described} matches no {} yet; looking again with backoff", O::KIND
-            )))),
+            0 | 1 => Err(outcome(
+                Next::Retry,
+                Verdict::new(
+                    false,
+                    true,
+                    reason::WAITING,
+                    format!("{described} matches no {} yet; looking again with backoff", O::KIND),
+                ),
+            )),
             _ => {
                 let ids = matches.iter().map(|r| self.kind.id(r)).collect::<Vec<_>>().join(", ");
-                Err(outcome(Next::Stalled, Verdict::new(false, false, reason::INVALID_CONFIGURATION, format!(
-                    "{described} matches {n} {}s ({ids}); it must match exactly one", O::KIND
-                ))))
+                Err(outcome(
+                    Next::Stalled,
+                    Verdict::new(
+                        false,
+                        false,
+                        reason::INVALID_CONFIGURATION,
+                        format!("{described} matches {n} {}s ({ids}); it must match exactly one", O::KIND),
+                    ),
+                ))
             }
         }
     }
@@ -556,17 +718,30 @@ where
             Err(e) => return env_outcome(&e),
         };
         if !referrers.is_empty() {
-            return outcome(Next::Poll, Verdict::new(false, true, reason::WAITING, format!("deletion waits until these are deleted: {}", referrers.join(", "))));
+            return outcome(
+                Next::Poll,
+                Verdict::new(
+                    false,
+                    true,
+                    reason::WAITING,
+                    format!("deletion waits until these are deleted: {}", referrers.join(", ")),
+                ),
+            );
         }
         let common = obj.common();
-        if common.deletion_policy == DeletionPolicy::Orphan || common.management_policy == ManagementPolicy::ObserveOnly {
+        if common.deletion_policy == DeletionPolicy::Orphan || common.management_policy == ManagementPolicy::ObserveOnly
+        {
             if let Some(id) = &status.id {
-                env.event(obj, Event::normal("Orphaned", "Delete", format!("left {} {id} in the cloud", O::KIND))).await;
+                env.event(obj, Event::normal("Orphaned", "Delete", format!("left {} {id} in the cloud", O::KIND)))
+                    .await;
             }
             return outcome(Next::Deleted, Verdict::new(false, true, reason::DELETING, "orphaned"));
         }
         if status.id.is_none() && status.pending_create.is_none() {
-            return outcome(Next::Deleted, Verdict::new(false, true, reason::DELETING, "nothing was created in the cloud"));
+            return outcome(
+                Next::Deleted,
+                Verdict::new(false, true, reason::DELETING, "nothing was created in the cloud"),
+            );
         }
         let release_hint = "; set spec.deletionPolicy: Orphan to let the object go without deleting the cloud object";
         let cloud = match env.cloud(obj).await {
@@ -588,7 +763,9 @@ where
             let refs = self.resolve(obj, env).await.unwrap_or_default();
             let desired = Desired { uid: &uid, default_name: &default_name, imported: false, resource, refs: &refs };
             match self.kind.find_owned(&cloud, &desired).await {
-                Ok(found) => ids.extend(found.iter().map(|r| self.kind.id(r)).filter(|id| status.id.as_ref() != Some(id))),
+                Ok(found) => {
+                    ids.extend(found.iter().map(|r| self.kind.id(r)).filter(|id| status.id.as_ref() != Some(id)))
+                }
                 // References already gone: status.id is all there is to go by.
                 Err(ProviderError::Terminal { .. }) if !ids.is_empty() => {}
                 Err(e) => return error_outcome(&e, "look for objects created earlier"),
@@ -606,7 +783,9 @@ where
                 return o;
             }
             match self.kind.get(&cloud, id, Freshness::Fresh).await {
-                Ok(None) => env.event(obj, Event::normal("Deleted", "Delete", format!("deleted {} {id}", O::KIND))).await,
+                Ok(None) => {
+                    env.event(obj, Event::normal("Deleted", "Delete", format!("deleted {} {id}", O::KIND))).await
+                }
                 Ok(Some(_)) => pending.push(id.clone()),
                 Err(e) => return error_outcome(&e, "observe deletion"),
             }
@@ -614,7 +793,15 @@ where
         if pending.is_empty() {
             outcome(Next::Deleted, Verdict::new(false, true, reason::DELETING, "deleted"))
         } else {
-            outcome(Next::Poll, Verdict::new(false, true, reason::DELETING, format!("waiting for the cloud to delete {}", pending.join(", "))))
+            outcome(
+                Next::Poll,
+                Verdict::new(
+                    false,
+                    true,
+                    reason::DELETING,
+                    format!("waiting for the cloud to delete {}", pending.join(", ")),
+                ),
+            )
         }
     }
 }
@@ -628,6 +815,9 @@ mod tests {
     fn a_create_in_doubt_may_be_sent_again_only_after_the_wait() {
         let end = doubt_ends("2026-12-02T12:00:00Z", Duration::from_secs(60)).expect("a time");
         assert_eq!(end.to_string(), "2026-12-02T12:01:00Z");
-        assert!(doubt_ends("not a time", Duration::from_secs(60)).is_none(), "an unreadable time is not a finished wait");
+        assert!(
+            doubt_ends("not a time", Duration::from_secs(60)).is_none(),
+            "an unreadable time is not a finished wait"
+        );
     }
 }

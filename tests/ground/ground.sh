@@ -6,7 +6,7 @@
 #   ground.sh status   each API answering? (exit 1 if not)
 #   ground.sh down     stop exactly the daemons the ground started
 #   ground.sh env      print the variables that point tools at the ground
-#   ground.sh test     up, then the whole test suite (what CI runs)
+#   ground.sh test     up, then style checks (fmt, clippy) and the whole test suite (what CI runs)
 #   ground.sh demo     up, then the controller applies deploy/examples and waits for Ready
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,6 +17,10 @@ GROUND_BIN="$CARGO_TARGET_DIR/debug/terrane-ground"
 
 ensure_rust() {
   command -v cargo >/dev/null || die "cargo is not on PATH (install Rust with rustup)"
+  # The style checks of `test`; already there with rustup's default profile.
+  if command -v rustup >/dev/null && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+    rustup component add rustfmt clippy
+  fi
 }
 
 ground_bin() {
@@ -56,6 +60,8 @@ case "${1:-}" in
     # demo controller would race them.
     stop_daemon terrane-controller
     cd "$ROOT"
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -q -- -D warnings
     cargo test --workspace --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
     ;;
   demo)

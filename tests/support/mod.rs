@@ -90,8 +90,14 @@ pub async fn install_crds(client: &kube::Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in terrane_api::crds() {
         let name = crd.name_any();
-        api.patch(&name, &PatchParams::apply("terrane-tests").force(), &Patch::Apply(&crd)).await.unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
-        let established = kube::runtime::wait::await_condition(api.clone(), &name, kube::runtime::wait::conditions::is_crd_established());
+        api.patch(&name, &PatchParams::apply("terrane-tests").force(), &Patch::Apply(&crd))
+            .await
+            .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
+        let established = kube::runtime::wait::await_condition(
+            api.clone(),
+            &name,
+            kube::runtime::wait::conditions::is_crd_established(),
+        );
         tokio::time::timeout(Duration::from_secs(30), established).await.expect("CRD established").expect("watch CRD");
     }
 }
@@ -108,11 +114,14 @@ impl Env {
         install_crds(&ns.client).await;
         let clouds = terrane_testground::clouds_yaml_text().expect("ground clouds.yaml");
         secret(&ns, "ground-clouds", &clouds).await;
-        create(&ns.api::<terrane_api::ProviderConfig>(), json!({
-            "apiVersion": "terrane.dev/v1alpha1", "kind": "ProviderConfig",
-            "metadata": {"name": PROVIDER},
-            "spec": {"openstack": {"cloud": "demo", "credentialsSecretRef": {"name": "ground-clouds"}}}
-        }))
+        create(
+            &ns.api::<terrane_api::ProviderConfig>(),
+            json!({
+                "apiVersion": "terrane.dev/v1alpha1", "kind": "ProviderConfig",
+                "metadata": {"name": PROVIDER},
+                "spec": {"openstack": {"cloud": "demo", "credentialsSecretRef": {"name": "ground-clouds"}}}
+            }),
+        )
         .await;
         let (cloud, counter) = terrane_testground::cloud_client("demo").expect("cloud client");
         Self { ns, controller: None, cloud, counter }
@@ -142,10 +151,26 @@ impl Env {
         let log = self.controller.as_ref()?.log_text();
         let line = log.lines().find(|l| l.contains("serving /metrics"))?;
         let clean: String = line.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
-        let port: u16 = clean.split("127.0.0.1:").nth(1)?.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()?;
+        let port: u16 = clean
+            .split("127.0.0.1:")
+            .nth(1)?
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()?;
         let text = plain_http_get(port, "/metrics").await;
-        let sum = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum();
-        Some(ControllerMetrics { requests: sum("terrane_cloud_requests_total"), reconciles: sum("terrane_reconciles_total"), text })
+        let sum = |prefix: &str| {
+            text.lines()
+                .filter(|l| l.starts_with(prefix))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                .sum()
+        };
+        Some(ControllerMetrics {
+            requests: sum("terrane_cloud_requests_total"),
+            reconciles: sum("terrane_reconciles_total"),
+            text,
+        })
     }
 
     /// Events recorded for `name`, as `reason: note` lines.
@@ -192,10 +217,40 @@ async fn teardown_all(env: &Env) {
         }};
     }
     use terrane_api::*;
-    delete_all!(RecordSet, Zone, Server, Volume, KeyPair, Image, Flavor, FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
+    delete_all!(
+        RecordSet,
+        Zone,
+        Server,
+        Volume,
+        KeyPair,
+        Image,
+        Flavor,
+        FloatingIP,
+        Port,
+        RouterInterface,
+        Router,
+        SecurityGroup,
+        Subnet,
+        Network
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let left = count_all!(RecordSet, Zone, Server, Volume, KeyPair, Image, Flavor, FloatingIP, Port, RouterInterface, Router, SecurityGroup, Subnet, Network);
+        let left = count_all!(
+            RecordSet,
+            Zone,
+            Server,
+            Volume,
+            KeyPair,
+            Image,
+            Flavor,
+            FloatingIP,
+            Port,
+            RouterInterface,
+            Router,
+            SecurityGroup,
+            Subnet,
+            Network
+        );
         if left == 0 {
             return;
         }
@@ -206,9 +261,16 @@ async fn teardown_all(env: &Env) {
 
 /// A dynamic API for Terrane kind `kind` in namespace `ns`, its plural taken from the CRDs.
 pub fn terrane_api(client: &kube::Client, ns: &str, kind: &str) -> Api<kube::api::DynamicObject> {
-    let crd = terrane_api::crds().into_iter().find(|c| c.spec.names.kind == kind).unwrap_or_else(|| panic!("no CRD for {kind}"));
+    let crd = terrane_api::crds()
+        .into_iter()
+        .find(|c| c.spec.names.kind == kind)
+        .unwrap_or_else(|| panic!("no CRD for {kind}"));
     let gvk = kube::api::GroupVersionKind::gvk(terrane_api::GROUP, terrane_api::VERSION, kind);
-    Api::namespaced_with(client.clone(), ns, &kube::api::ApiResource::from_gvk_with_plural(&gvk, &crd.spec.names.plural))
+    Api::namespaced_with(
+        client.clone(),
+        ns,
+        &kube::api::ApiResource::from_gvk_with_plural(&gvk, &crd.spec.names.plural),
+    )
 }
 
 /// Totals from a controller's `/metrics`.
@@ -269,7 +331,13 @@ fn conditions<K: ManagedObject>(obj: &K) -> String {
 }
 
 /// Polls `name` until `check` holds; panics with its conditions after `secs`.
-pub async fn wait_for<K: ManagedObject>(api: &Api<K>, name: &str, secs: u64, what: &str, check: impl Fn(&K) -> bool) -> K {
+pub async fn wait_for<K: ManagedObject>(
+    api: &Api<K>,
+    name: &str,
+    secs: u64,
+    what: &str,
+    check: impl Fn(&K) -> bool,
+) -> K {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut last = None;
     loop {
@@ -280,22 +348,27 @@ pub async fn wait_for<K: ManagedObject>(api: &Api<K>, name: &str, secs: u64, wha
             last = Some(obj);
         }
         if Instant::now() > deadline {
-            panic!("{} {name}: not {what} after {secs}s; conditions: {}", K::KIND, last.as_ref().map(conditions).unwrap_or_else(|| "object not found".into()));
+            panic!(
+                "{} {name}: not {what} after {secs}s; conditions: {}",
+                K::KIND,
+                last.as_ref().map(conditions).unwrap_or_else(|| "object not found".into())
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
 pub async fn wait_ready<K: ManagedObject>(api: &Api<K>, name: &str) -> K {
-    wait_for(api, name, 90, "Ready", |o| o.status().is_some_and(|s| s.is_ready() && s.observed_generation == o.meta().generation)).await
+    wait_for(api, name, 90, "Ready", |o| {
+        o.status().is_some_and(|s| s.is_ready() && s.observed_generation == o.meta().generation)
+    })
+    .await
 }
 
 /// Waits until Ready has `reason` and its message contains `text`.
 pub async fn wait_reason<K: ManagedObject>(api: &Api<K>, name: &str, reason: &str, text: &str) -> K {
     wait_for(api, name, 90, &format!("{reason} ({text})"), |o| {
-        o.status()
-            .and_then(|s| s.condition("Ready"))
-            .is_some_and(|c| c.reason == reason && c.message.contains(text))
+        o.status().and_then(|s| s.condition("Ready")).is_some_and(|c| c.reason == reason && c.message.contains(text))
     })
     .await
 }
@@ -303,7 +376,12 @@ pub async fn wait_reason<K: ManagedObject>(api: &Api<K>, name: &str, reason: &st
 pub async fn wait_gone<K: ManagedObject>(api: &Api<K>, name: &str, secs: u64) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while let Ok(Some(obj)) = api.get_opt(name).await {
-        assert!(Instant::now() < deadline, "{} {name} still exists after {secs}s; conditions: {}", K::KIND, conditions(&obj));
+        assert!(
+            Instant::now() < deadline,
+            "{} {name} still exists after {secs}s; conditions: {}",
+            K::KIND,
+            conditions(&obj)
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -379,7 +457,11 @@ pub async fn apply_example(env: &Env, file: &str, zone: Option<&str>) -> Vec<(St
 }
 
 fn dynamic_ready(o: &kube::api::DynamicObject) -> bool {
-    o.data["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
+    o.data["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
 /// Waits until every one of `objects` is Ready; panics after `secs` listing
@@ -391,7 +473,8 @@ pub async fn wait_all_ready(env: &Env, objects: &[(String, String)], secs: u64) 
         for (kind, name) in objects {
             let o = terrane_api(&env.ns.client, &env.ns.name, kind).get(name).await.expect("get");
             if !dynamic_ready(&o) {
-                let message = o.data["status"]["conditions"][0]["message"].as_str().unwrap_or("no status yet").to_string();
+                let message =
+                    o.data["status"]["conditions"][0]["message"].as_str().unwrap_or("no status yet").to_string();
                 waiting.push(format!("{kind}/{name}: {message}"));
             }
         }

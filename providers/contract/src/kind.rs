@@ -129,7 +129,11 @@ impl Diff {
         if let Some(d) = desired
             && d != cloud
         {
-            self.mutable.push(FieldDiff { field: field.into(), cloud: format!("{cloud:?}"), desired: format!("{d:?}") });
+            self.mutable.push(FieldDiff {
+                field: field.into(),
+                cloud: format!("{cloud:?}"),
+                desired: format!("{d:?}"),
+            });
         }
     }
 
@@ -138,7 +142,11 @@ impl Diff {
         if let Some(d) = desired
             && d != cloud
         {
-            self.immutable.push(FieldDiff { field: field.into(), cloud: format!("{cloud:?}"), desired: format!("{d:?}") });
+            self.immutable.push(FieldDiff {
+                field: field.into(),
+                cloud: format!("{cloud:?}"),
+                desired: format!("{d:?}"),
+            });
         }
     }
 
@@ -177,7 +185,11 @@ pub trait ExternalKind: Send + Sync + 'static {
     async fn find(&self, cloud: &Self::Cloud, filter: &Self::Filter) -> ProviderResult<Vec<Self::Remote>>;
 
     /// Every object carrying the ownership marker of `uid`.
-    async fn find_owned(&self, cloud: &Self::Cloud, desired: &Desired<'_, Self::Resource>) -> ProviderResult<Vec<Self::Remote>>;
+    async fn find_owned(
+        &self,
+        cloud: &Self::Cloud,
+        desired: &Desired<'_, Self::Resource>,
+    ) -> ProviderResult<Vec<Self::Remote>>;
 
     fn id(&self, remote: &Self::Remote) -> String;
 

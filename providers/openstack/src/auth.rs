@@ -104,7 +104,8 @@ struct ProjectInfo {
 
 /// Builds a session from the `X-Subject-Token` header and the JSON body.
 pub fn session_from_response(token: String, body: &Value) -> Result<Session, String> {
-    let parsed: TokenBody = serde_json::from_value(body.clone()).map_err(|e| format!("unexpected token response: {e}"))?;
+    let parsed: TokenBody =
+        serde_json::from_value(body.clone()).map_err(|e| format!("unexpected token response: {e}"))?;
     Ok(Session {
         token,
         expires_at: parsed.token.expires_at,
@@ -115,7 +116,12 @@ pub fn session_from_response(token: String, body: &Value) -> Result<Session, Str
 
 /// The URL of `service_type` for `interface` in `region` (any region when None),
 /// without a trailing slash.
-pub fn endpoint(catalog: &[CatalogService], service_type: &str, interface: &str, region: Option<&str>) -> Option<String> {
+pub fn endpoint(
+    catalog: &[CatalogService],
+    service_type: &str,
+    interface: &str,
+    region: Option<&str>,
+) -> Option<String> {
     catalog
         .iter()
         .filter(|s| s.service_type == service_type)
@@ -137,15 +143,22 @@ mod tests {
 
     #[test]
     fn password_request_scopes_to_the_project() {
-        let c = cloud("clouds:\n  c:\n    auth:\n      auth_url: http://k/v3\n      username: u\n      password: p\n      project_name: pr\n      user_domain_name: D\n");
+        let c = cloud(
+            "clouds:\n  c:\n    auth:\n      auth_url: http://k/v3\n      username: u\n      password: p\n      project_name: pr\n      user_domain_name: D\n",
+        );
         let body = token_request(&c);
-        assert_eq!(body["auth"]["identity"]["password"]["user"], json!({"name": "u", "domain": {"name": "D"}, "password": "p"}));
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"],
+            json!({"name": "u", "domain": {"name": "D"}, "password": "p"})
+        );
         assert_eq!(body["auth"]["scope"]["project"], json!({"name": "pr", "domain": {"id": "default"}}));
     }
 
     #[test]
     fn application_credential_request_has_no_scope() {
-        let c = cloud("clouds:\n  c:\n    auth:\n      auth_url: http://k/v3\n      application_credential_id: i\n      application_credential_secret: s\n");
+        let c = cloud(
+            "clouds:\n  c:\n    auth:\n      auth_url: http://k/v3\n      application_credential_id: i\n      application_credential_secret: s\n",
+        );
         let body = token_request(&c);
         assert_eq!(body["auth"]["identity"]["application_credential"], json!({"id": "i", "secret": "s"}));
         assert!(body["auth"].get("scope").is_none());

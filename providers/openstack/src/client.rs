@@ -79,7 +79,15 @@ pub enum CloudError {
     /// `code` is the service's machine-readable error type where it gives
     /// one (Neutron's `NeutronError.type`, e.g. `IpAddressAlreadyAllocated`).
     #[error("{service} API {method} {path}: HTTP {status}: {message}")]
-    Http { service: &'static str, method: String, path: String, status: u16, message: String, code: Option<String>, creates: bool },
+    Http {
+        service: &'static str,
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+        code: Option<String>,
+        creates: bool,
+    },
     /// No answer. `maybe_sent` is false only when the connection was never
     /// made, so the service cannot have acted on the request; `creates` says
     /// the request makes something (a POST, or an action such as
@@ -204,7 +212,11 @@ impl std::fmt::Debug for CloudClient {
 }
 
 impl CloudClient {
-    pub fn new(cloud: CloudConfig, options: ClientOptions, observer: Arc<dyn RequestObserver>) -> Result<Self, CloudError> {
+    pub fn new(
+        cloud: CloudConfig,
+        options: ClientOptions,
+        observer: Arc<dyn RequestObserver>,
+    ) -> Result<Self, CloudError> {
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -234,7 +246,8 @@ impl CloudClient {
     /// True when the catalog has `service` for this cloud's interface and region.
     pub async fn has_service(&self, service: Service) -> Result<bool, CloudError> {
         let s = self.session().await?;
-        Ok(auth::endpoint(&s.catalog, service.catalog_type(), &self.cloud.interface, self.cloud.region.as_deref()).is_some())
+        Ok(auth::endpoint(&s.catalog, service.catalog_type(), &self.cloud.interface, self.cloud.region.as_deref())
+            .is_some())
     }
 
     async fn session(&self) -> Result<Session, CloudError> {
@@ -280,7 +293,9 @@ impl CloudClient {
         let token = response.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = read_json(response).await;
         match (status, token) {
-            (201, Some(token)) => auth::session_from_response(token, &body).map_err(|message| CloudError::Auth { status, message }),
+            (201, Some(token)) => {
+                auth::session_from_response(token, &body).map_err(|message| CloudError::Auth { status, message })
+            }
             (201, None) => Err(CloudError::Auth { status, message: "no X-Subject-Token in the answer".into() }),
             _ => Err(CloudError::Auth { status, message: error_message(&body) }),
         }
@@ -476,8 +491,14 @@ mod tests {
 
     #[test]
     fn error_messages_of_each_service_shape() {
-        assert_eq!(error_message(&json!({"NeutronError": {"type": "X", "message": "bad cidr", "detail": ""}})), "bad cidr");
-        assert_eq!(error_message(&json!({"message": "URI does not pass filtering: http://x<br /><br />\n\n\n"})), "URI does not pass filtering: http://x");
+        assert_eq!(
+            error_message(&json!({"NeutronError": {"type": "X", "message": "bad cidr", "detail": ""}})),
+            "bad cidr"
+        );
+        assert_eq!(
+            error_message(&json!({"message": "URI does not pass filtering: http://x<br /><br />\n\n\n"})),
+            "URI does not pass filtering: http://x"
+        );
         assert_eq!(error_message(&json!({"badRequest": {"message": "flavor", "code": 400}})), "flavor");
         assert_eq!(error_message(&json!({"message": "zone exists", "code": 409})), "zone exists");
         assert_eq!(error_message(&json!("<html>oops</html>")), "<html>oops</html>");
@@ -486,18 +507,43 @@ mod tests {
 
     #[test]
     fn http_statuses_map_to_categories() {
-        let http = |status| CloudError::Http { service: "network", method: "GET".into(), path: "/x".into(), status, message: "m".into(), code: None, creates: false };
+        let http = |status| CloudError::Http {
+            service: "network",
+            method: "GET".into(),
+            path: "/x".into(),
+            status,
+            message: "m".into(),
+            code: None,
+            creates: false,
+        };
         assert!(matches!(ProviderError::from(http(404)), ProviderError::NotFound(_)));
         assert!(matches!(ProviderError::from(http(409)), ProviderError::Conflict(_)));
         assert!(matches!(ProviderError::from(http(400)), ProviderError::Terminal { .. }));
         assert!(matches!(ProviderError::from(http(503)), ProviderError::Transient(_)));
-        assert!(matches!(ProviderError::from(CloudError::Auth { status: 401, message: "m".into() }), ProviderError::Terminal { .. }));
+        assert!(matches!(
+            ProviderError::from(CloudError::Auth { status: 401, message: "m".into() }),
+            ProviderError::Terminal { .. }
+        ));
     }
 
     #[test]
     fn a_create_without_answer_is_of_unknown_outcome() {
-        let post = |status| CloudError::Http { service: "compute", method: "POST".into(), path: "/servers".into(), status, message: "m".into(), code: None, creates: true };
-        let lost = |creates, maybe_sent| CloudError::Transport { service: "compute", method: "POST".into(), maybe_sent, creates, message: "timed out".into() };
+        let post = |status| CloudError::Http {
+            service: "compute",
+            method: "POST".into(),
+            path: "/servers".into(),
+            status,
+            message: "m".into(),
+            code: None,
+            creates: true,
+        };
+        let lost = |creates, maybe_sent| CloudError::Transport {
+            service: "compute",
+            method: "POST".into(),
+            maybe_sent,
+            creates,
+            message: "timed out".into(),
+        };
         assert!(matches!(ProviderError::from(post(500)), ProviderError::OutcomeUnknown(_)));
         assert!(matches!(ProviderError::from(post(400)), ProviderError::Terminal { .. }));
         assert!(matches!(ProviderError::from(lost(true, true)), ProviderError::OutcomeUnknown(_)));

@@ -101,7 +101,8 @@ pub struct CloudConfig {
 impl CloudConfig {
     /// Parses `yaml` and picks the cloud `name`. `region` overrides the file's `region_name`.
     pub fn from_clouds_yaml(yaml: &str, name: &str, region: Option<&str>) -> Result<Self, CloudsError> {
-        let file: CloudsFile = serde_saphyr::from_str(yaml).map_err(|e| CloudsError::Parse(first_line(&e.to_string())))?;
+        let file: CloudsFile =
+            serde_saphyr::from_str(yaml).map_err(|e| CloudsError::Parse(first_line(&e.to_string())))?;
         let Some(entry) = file.clouds.get(name).cloned() else {
             return Err(CloudsError::NoSuchCloud {
                 name: name.into(),
@@ -122,10 +123,9 @@ impl CloudConfig {
         };
         let user = match (&a.user_id, &a.username) {
             (Some(id), _) => Some(NameOrId::Id(id.clone())),
-            (None, Some(n)) => Some(NameOrId::Name {
-                name: n.clone(),
-                domain: default_domain(&a.user_domain_id, &a.user_domain_name),
-            }),
+            (None, Some(n)) => {
+                Some(NameOrId::Name { name: n.clone(), domain: default_domain(&a.user_domain_id, &a.user_domain_name) })
+            }
             (None, None) => None,
         };
         let project = match (&a.project_id, &a.project_name) {
@@ -152,7 +152,8 @@ impl CloudConfig {
                     .application_credential_secret
                     .clone()
                     .ok_or_else(|| incomplete("auth.application_credential_secret is missing"))?;
-                if a.application_credential_id.is_none() && (a.application_credential_name.is_none() || user.is_none()) {
+                if a.application_credential_id.is_none() && (a.application_credential_name.is_none() || user.is_none())
+                {
                     return Err(incomplete(
                         "auth.application_credential_id, or auth.application_credential_name with a user, is missing",
                     ));
@@ -164,7 +165,11 @@ impl CloudConfig {
                     secret,
                 }
             }
-            other => return Err(incomplete(&format!("auth_type {other:?} is not supported (use password or v3applicationcredential)"))),
+            other => {
+                return Err(incomplete(&format!(
+                    "auth_type {other:?} is not supported (use password or v3applicationcredential)"
+                )));
+            }
         };
         let interface = entry.interface.unwrap_or_else(|| "public".into());
         let interface = interface.trim_end_matches("URL").to_string();
@@ -218,8 +223,17 @@ clouds:
         assert_eq!(c.interface, "public");
         let Credentials::Password { user, password, project } = c.credentials else { panic!("not password") };
         assert_eq!(password, "s3cret");
-        assert_eq!(user, NameOrId::Name { name: "alice".into(), domain: Some(Box::new(NameOrId::Name { name: "Default".into(), domain: None })) });
-        assert_eq!(project, Some(NameOrId::Name { name: "web".into(), domain: Some(Box::new(NameOrId::Id("default".into()))) }));
+        assert_eq!(
+            user,
+            NameOrId::Name {
+                name: "alice".into(),
+                domain: Some(Box::new(NameOrId::Name { name: "Default".into(), domain: None }))
+            }
+        );
+        assert_eq!(
+            project,
+            Some(NameOrId::Name { name: "web".into(), domain: Some(Box::new(NameOrId::Id("default".into()))) })
+        );
     }
 
     #[test]

@@ -44,7 +44,12 @@ impl Connector for OpenStackConnector {
         }
         let config = CloudConfig::from_clouds_yaml(&s.clouds_yaml, &s.cloud, s.region.as_deref())
             .map_err(|e| ProviderError::invalid(e.to_string()))?;
-        let options = ClientOptions { requests_per_second: s.requests_per_second, burst: s.burst, timeout: self.timeout, ..ClientOptions::default() };
+        let options = ClientOptions {
+            requests_per_second: s.requests_per_second,
+            burst: s.burst,
+            timeout: self.timeout,
+            ..ClientOptions::default()
+        };
         let client = Arc::new(CloudClient::new(config, options, self.observer.clone()).map_err(ProviderError::from)?);
         clients.insert(key, client.clone());
         Ok(client)

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use terrane_provider::{Desired, Diff, ProviderError, ProviderResult, Readiness};
 
 use crate::client::CloudClient;
-use crate::rest::NEUTRON;
 use crate::marker;
-pub use crate::query::{put_opt, put_pair};
 use crate::query::query;
+pub use crate::query::{put_opt, put_pair};
+use crate::rest::NEUTRON;
 
 /// One Neutron collection: `networks` / `network`, `subnets` / `subnet`, ...
 /// `plural` is the URL path; list answers use it with `_` for `-`
@@ -42,7 +42,11 @@ impl Collection {
 
     /// Lists everything matching `filters` in any project the token may see
     /// (shared and external networks of other projects included).
-    pub async fn list_visible<T: DeserializeOwned>(&self, c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<T>> {
+    pub async fn list_visible<T: DeserializeOwned>(
+        &self,
+        c: &CloudClient,
+        filters: &[(&str, &str)],
+    ) -> ProviderResult<Vec<T>> {
         let r = NEUTRON.get(c, &format!("/v2.0/{}{}", self.plural, query(filters))).await?;
         NEUTRON.parse(r[self.list_key()].clone(), self.plural)
     }
@@ -82,7 +86,12 @@ pub enum UsedBy<'a> {
 /// Deletes `id` from `collection`; when Neutron refuses because it is in
 /// use, the error names the ports (and the servers or routers they belong
 /// to) that still use it.
-pub async fn delete_naming_users(c: &CloudClient, collection: &Collection, id: &str, used: UsedBy<'_>) -> ProviderResult<()> {
+pub async fn delete_naming_users(
+    c: &CloudClient,
+    collection: &Collection,
+    id: &str,
+    used: UsedBy<'_>,
+) -> ProviderResult<()> {
     match collection.delete(c, id).await {
         Err(ProviderError::Conflict(message)) => {
             let users = port_users(c, used).await.unwrap_or_default();
@@ -99,7 +108,9 @@ async fn port_users(c: &CloudClient, used: UsedBy<'_>) -> ProviderResult<Vec<Str
         UsedBy::Subnet(id) => PORTS.list_visible(c, &[("fixed_ips", &format!("subnet_id={id}"))]).await?,
         UsedBy::SecurityGroup(id) => {
             let all: Vec<Value> = PORTS.list_visible(c, &[]).await?;
-            all.into_iter().filter(|p| p["security_groups"].as_array().is_some_and(|g| g.iter().any(|g| g == id))).collect()
+            all.into_iter()
+                .filter(|p| p["security_groups"].as_array().is_some_and(|g| g.iter().any(|g| g == id)))
+                .collect()
         }
     };
     Ok(ports

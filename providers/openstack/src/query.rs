@@ -33,7 +33,6 @@ pub fn put_pair<'a>(q: &mut Vec<(&'a str, &'a str)>, key: &'a str, value: Option
     }
 }
 
-
 /// `v` sorted, for comparing lists whose order the cloud does not keep.
 pub fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     let mut v = v.to_vec();

@@ -20,7 +20,8 @@ pub struct Rest {
 
 /// Nova at microversion 2.90: descriptions, tags in create requests and
 /// list filters, flavors embedded in servers.
-pub const NOVA: Rest = Rest { service: Service::Compute, headers: &[("OpenStack-API-Version", "compute 2.90")], name: "Nova" };
+pub const NOVA: Rest =
+    Rest { service: Service::Compute, headers: &[("OpenStack-API-Version", "compute 2.90")], name: "Nova" };
 pub const NEUTRON: Rest = Rest { service: Service::Network, headers: &[], name: "Neutron" };
 pub const GLANCE: Rest = Rest { service: Service::Image, headers: &[], name: "Glance" };
 pub const CINDER: Rest = Rest { service: Service::BlockStorage, headers: &[], name: "Cinder" };
@@ -28,10 +29,18 @@ pub const DESIGNATE: Rest = Rest { service: Service::Dns, headers: &[], name: "D
 
 impl Rest {
     pub fn parse<T: DeserializeOwned>(&self, v: Value, what: &str) -> ProviderResult<T> {
-        serde_json::from_value(v).map_err(|e| ProviderError::Transient(format!("unexpected {what} from {}: {e}", self.name)))
+        serde_json::from_value(v)
+            .map_err(|e| ProviderError::Transient(format!("unexpected {what} from {}: {e}", self.name)))
     }
 
-    pub async fn call(&self, c: &CloudClient, method: Method, path: &str, body: Option<&Value>, extra: &[(&str, &str)]) -> ProviderResult<Value> {
+    pub async fn call(
+        &self,
+        c: &CloudClient,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+    ) -> ProviderResult<Value> {
         let mut headers: Vec<(&str, &str)> = self.headers.to_vec();
         headers.extend_from_slice(extra);
         Ok(c.request(self.service, method, path, body, &headers).await?.body)

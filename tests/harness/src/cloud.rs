@@ -47,6 +47,7 @@ pub fn cloud_client(name: &str) -> Result<(Arc<CloudClient>, Arc<RequestCounter>
         .map_err(|e| GroundError::Kubeconfig(e.to_string()))?;
     let counter = Arc::new(RequestCounter::default());
     let options = ClientOptions { requests_per_second: 0.0, ..ClientOptions::default() };
-    let client = CloudClient::new(config, options, counter.clone()).map_err(|e| GroundError::Kubeconfig(e.to_string()))?;
+    let client =
+        CloudClient::new(config, options, counter.clone()).map_err(|e| GroundError::Kubeconfig(e.to_string()))?;
     Ok((Arc::new(client), counter))
 }

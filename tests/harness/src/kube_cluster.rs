@@ -81,8 +81,8 @@ impl KubeCluster {
 
     /// A client with cluster-admin rights.
     pub async fn client(&self) -> Result<kube::Client> {
-        let kubeconfig = Kubeconfig::read_from(self.kubeconfig_path())
-            .map_err(|e| GroundError::Kubeconfig(e.to_string()))?;
+        let kubeconfig =
+            Kubeconfig::read_from(self.kubeconfig_path()).map_err(|e| GroundError::Kubeconfig(e.to_string()))?;
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
             .await
             .map_err(|e| GroundError::Kubeconfig(e.to_string()))?;
@@ -126,57 +126,69 @@ impl KubeCluster {
         let (port, etcd_port, peer_port, kcm_port) = (free_port()?, free_port()?, free_port()?, free_port()?);
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
-        self.spawn("etcd", etcd, &[
-            "--name=ground".into(),
-            format!("--data-dir={}", d.join("etcd").display()),
-            format!("--listen-client-urls={etcd_url}"),
-            format!("--advertise-client-urls={etcd_url}"),
-            format!("--listen-peer-urls={peer_url}"),
-            format!("--initial-advertise-peer-urls={peer_url}"),
-            format!("--initial-cluster=ground={peer_url}"),
-            "--unsafe-no-fsync".into(),
-            "--log-level=warn".into(),
-            "--quota-backend-bytes=4294967296".into(),
-        ])?;
+        self.spawn(
+            "etcd",
+            etcd,
+            &[
+                "--name=ground".into(),
+                format!("--data-dir={}", d.join("etcd").display()),
+                format!("--listen-client-urls={etcd_url}"),
+                format!("--advertise-client-urls={etcd_url}"),
+                format!("--listen-peer-urls={peer_url}"),
+                format!("--initial-advertise-peer-urls={peer_url}"),
+                format!("--initial-cluster=ground={peer_url}"),
+                "--unsafe-no-fsync".into(),
+                "--log-level=warn".into(),
+                "--quota-backend-bytes=4294967296".into(),
+            ],
+        )?;
         wait_until(d, "etcd", 30, || async { tcp_open(etcd_port) }).await?;
 
         let p = |f: &str| d.join(f).display().to_string();
-        self.spawn("apiserver", &apiserver, &[
-            format!("--etcd-servers={etcd_url}"),
-            "--bind-address=127.0.0.1".into(),
-            "--advertise-address=127.0.0.1".into(),
-            format!("--secure-port={port}"),
-            format!("--cert-dir={}", p("certs")),
-            format!("--tls-cert-file={}", p("server.crt")),
-            format!("--tls-private-key-file={}", p("server.key")),
-            format!("--client-ca-file={}", p("ca.crt")),
-            format!("--token-auth-file={}", p("tokens.csv")),
-            "--authorization-mode=RBAC".into(),
-            "--service-account-issuer=https://kubernetes.default.svc".into(),
-            format!("--service-account-key-file={}", p("sa.pub")),
-            format!("--service-account-signing-key-file={}", p("sa.key")),
-            "--service-cluster-ip-range=10.0.0.0/24".into(),
-            "--disable-admission-plugins=ServiceAccount".into(),
-            "--allow-privileged=true".into(),
-            "--endpoint-reconciler-type=none".into(),
-        ])?;
+        self.spawn(
+            "apiserver",
+            &apiserver,
+            &[
+                format!("--etcd-servers={etcd_url}"),
+                "--bind-address=127.0.0.1".into(),
+                "--advertise-address=127.0.0.1".into(),
+                format!("--secure-port={port}"),
+                format!("--cert-dir={}", p("certs")),
+                format!("--tls-cert-file={}", p("server.crt")),
+                format!("--tls-private-key-file={}", p("server.key")),
+                format!("--client-ca-file={}", p("ca.crt")),
+                format!("--token-auth-file={}", p("tokens.csv")),
+                "--authorization-mode=RBAC".into(),
+                "--service-account-issuer=https://kubernetes.default.svc".into(),
+                format!("--service-account-key-file={}", p("sa.pub")),
+                format!("--service-account-signing-key-file={}", p("sa.key")),
+                "--service-cluster-ip-range=10.0.0.0/24".into(),
+                "--disable-admission-plugins=ServiceAccount".into(),
+                "--allow-privileged=true".into(),
+                "--endpoint-reconciler-type=none".into(),
+            ],
+        )?;
         write(d, "port", &port.to_string())?;
         write(d, "kubeconfig", &kubeconfig(port, &d.join("ca.crt"), &token))?;
         wait_until(d, "kube-apiserver /readyz", 90, || self.is_ready()).await?;
 
         let kcm = bin.join("kube-controller-manager");
         if options.controller_manager && kcm.exists() {
-            self.spawn("controller-manager", &kcm, &[
-                format!("--kubeconfig={}", p("kubeconfig")),
-                "--controllers=namespace-controller,garbage-collector-controller".into(),
-                "--leader-elect=false".into(),
-                "--bind-address=127.0.0.1".into(),
-                format!("--secure-port={kcm_port}"),
-                format!("--authentication-kubeconfig={}", p("kubeconfig")),
-                format!("--authorization-kubeconfig={}", p("kubeconfig")),
-                "--use-service-account-credentials=false".into(),
-                "--concurrent-namespace-syncs=4".into(),
-            ])?;
+            self.spawn(
+                "controller-manager",
+                &kcm,
+                &[
+                    format!("--kubeconfig={}", p("kubeconfig")),
+                    "--controllers=namespace-controller,garbage-collector-controller".into(),
+                    "--leader-elect=false".into(),
+                    "--bind-address=127.0.0.1".into(),
+                    format!("--secure-port={kcm_port}"),
+                    format!("--authentication-kubeconfig={}", p("kubeconfig")),
+                    format!("--authorization-kubeconfig={}", p("kubeconfig")),
+                    "--use-service-account-credentials=false".into(),
+                    "--concurrent-namespace-syncs=4".into(),
+                ],
+            )?;
         }
         Ok(())
     }
@@ -265,11 +277,7 @@ where
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !ready().await {
         if Instant::now() > deadline {
-            return Err(GroundError::Timeout {
-                what: what.into(),
-                secs,
-                logs: dir.join("logs").display().to_string(),
-            });
+            return Err(GroundError::Timeout { what: what.into(), secs, logs: dir.join("logs").display().to_string() });
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -17,10 +17,10 @@ mod pki;
 
 use std::path::PathBuf;
 
+pub use cloud::{RequestCounter, cloud_client, clouds_yaml_text};
 pub use kube_cluster::{KubeCluster, StartOptions};
 pub use namespace::TestNamespace;
 pub use pause::{Paused, pause};
-pub use cloud::{RequestCounter, cloud_client, clouds_yaml_text};
 
 /// What can go wrong while bringing up or reaching the ground.
 #[derive(Debug, thiserror::Error)]

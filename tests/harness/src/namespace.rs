@@ -37,9 +37,7 @@ impl TestNamespace {
     }
 
     pub async fn delete(self) -> Result<()> {
-        Api::<Namespace>::all(self.client.clone())
-            .delete(&self.name, &DeleteParams::default())
-            .await?;
+        Api::<Namespace>::all(self.client.clone()).delete(&self.name, &DeleteParams::default()).await?;
         Ok(())
     }
 }

@@ -11,11 +11,15 @@ pub struct Paused {
 }
 
 fn signal(pgid: i32, sig: &str) -> Result<()> {
-    let out = std::process::Command::new("kill").args(["-s", sig, "--", &format!("-{pgid}")]).output().map_err(io("kill"))?;
+    let out =
+        std::process::Command::new("kill").args(["-s", sig, "--", &format!("-{pgid}")]).output().map_err(io("kill"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(GroundError::Command { command: format!("kill -s {sig} -- -{pgid}"), stderr: String::from_utf8_lossy(&out.stderr).into() })
+        Err(GroundError::Command {
+            command: format!("kill -s {sig} -- -{pgid}"),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        })
     }
 }
 
@@ -24,7 +28,10 @@ fn signal(pgid: i32, sig: &str) -> Result<()> {
 pub fn pause(name: &str) -> Result<Paused> {
     let file = ground_dir().join("run").join(format!("{name}.pid"));
     let text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
-    let pgid: i32 = text.trim().parse().map_err(|_| GroundError::Command { command: format!("read {}", file.display()), stderr: text.clone() })?;
+    let pgid: i32 = text
+        .trim()
+        .parse()
+        .map_err(|_| GroundError::Command { command: format!("read {}", file.display()), stderr: text.clone() })?;
     signal(pgid, "STOP")?;
     Ok(Paused { pgid, resumed: false })
 }

@@ -2,10 +2,10 @@
 //! marker is at its end. Creating needs admin credentials.
 
 use async_trait::async_trait;
+use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use terrane_api::{FlavorFilter, FlavorResource};
-use reqwest::Method;
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult};
 
 use crate::CloudClient;
@@ -58,7 +58,11 @@ impl ExternalKind for FlavorKind {
     }
 
     async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, FlavorResource>) -> ProviderResult<Vec<RemoteFlavor>> {
-        Ok(list(c).await?.into_iter().filter(|x| x.description.as_deref().is_some_and(|t| marker::has_marker(t, d.uid))).collect())
+        Ok(list(c)
+            .await?
+            .into_iter()
+            .filter(|x| x.description.as_deref().is_some_and(|t| marker::has_marker(t, d.uid)))
+            .collect())
     }
 
     fn id(&self, r: &RemoteFlavor) -> String {
@@ -75,7 +79,11 @@ impl ExternalKind for FlavorKind {
         diff.check_immutable("ephemeral", w.ephemeral.as_ref(), &r.ephemeral);
         diff.check_immutable("swap", w.swap.as_ref(), &r.swap);
         diff.check_immutable("isPublic", w.is_public.as_ref(), &r.is_public);
-        diff.check("description", w.description.as_ref(), &strip_marker(r.description.as_deref().unwrap_or_default()).to_string());
+        diff.check(
+            "description",
+            w.description.as_ref(),
+            &strip_marker(r.description.as_deref().unwrap_or_default()).to_string(),
+        );
         diff
     }
 
@@ -100,7 +108,13 @@ impl ExternalKind for FlavorKind {
         }
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, FlavorResource>, r: &RemoteFlavor, _: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, FlavorResource>,
+        r: &RemoteFlavor,
+        _: &Diff,
+    ) -> ProviderResult<()> {
         let Some(want) = d.resource.description.as_deref() else { return Ok(()) };
         let description = marker::for_update(want, r.description.as_deref().unwrap_or_default(), d.uid, d.imported);
         NOVA.put(c, &format!("/flavors/{}", r.id), &json!({ "flavor": { "description": description } })).await?;

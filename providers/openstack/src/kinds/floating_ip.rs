@@ -62,7 +62,11 @@ impl ExternalKind for FloatingIpKind {
         FIPS.list(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, FloatingIPResource>) -> ProviderResult<Vec<RemoteFloatingIp>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, FloatingIPResource>,
+    ) -> ProviderResult<Vec<RemoteFloatingIp>> {
         FIPS.find_owned(c, d.uid).await
     }
 
@@ -76,12 +80,20 @@ impl ExternalKind for FloatingIpKind {
         if let Ok(net) = d.refs.id("Network", &want.floating_network_ref.name) {
             diff.check_immutable("floatingNetworkRef", Some(&net.to_string()), &r.floating_network_id);
         }
-        diff.check_immutable("floatingIpAddress", addr::ip_opt(want.floating_ip_address.as_ref()).as_ref(), &addr::ip(&r.floating_ip_address));
+        diff.check_immutable(
+            "floatingIpAddress",
+            addr::ip_opt(want.floating_ip_address.as_ref()).as_ref(),
+            &addr::ip(&r.floating_ip_address),
+        );
         diff.check("description", want.description.as_ref(), &strip_marker(&r.description).to_string());
         if let Ok(port) = port_id(d) {
             diff.check("portRef", Some(&port), &r.port_id);
             if port.is_some() {
-                diff.check("fixedIpAddress", addr::ip_opt(want.fixed_ip_address.as_ref()).map(Some).as_ref(), &addr::ip_opt(r.fixed_ip_address.as_ref()));
+                diff.check(
+                    "fixedIpAddress",
+                    addr::ip_opt(want.fixed_ip_address.as_ref()).map(Some).as_ref(),
+                    &addr::ip_opt(r.fixed_ip_address.as_ref()),
+                );
             }
         }
         diff
@@ -107,9 +119,19 @@ impl ExternalKind for FloatingIpKind {
         FIPS.create(c, body).await
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, FloatingIPResource>, r: &RemoteFloatingIp, _: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, FloatingIPResource>,
+        r: &RemoteFloatingIp,
+        _: &Diff,
+    ) -> ProviderResult<()> {
         let mut body = association(d)?;
-        put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported)));
+        put_opt(
+            &mut body,
+            "description",
+            d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported)),
+        );
         FIPS.update(c, &r.id, body).await
     }
 

@@ -73,7 +73,9 @@ async fn list(c: &CloudClient, filters: &[(&str, &str)]) -> ProviderResult<Vec<R
 }
 
 async fn start_import(c: &CloudClient, id: &str, url: &str) -> ProviderResult<()> {
-    GLANCE.post(c, &format!("/v2/images/{id}/import"), &json!({ "method": { "name": "web-download", "uri": url } })).await?;
+    GLANCE
+        .post(c, &format!("/v2/images/{id}/import"), &json!({ "method": { "name": "web-download", "uri": url } }))
+        .await?;
     Ok(())
 }
 
@@ -125,7 +127,11 @@ impl ExternalKind for ImageKind {
             diff.check(&format!("properties.{k}"), Some(&Some(v.as_str())), &r.property(k));
         }
         if r.status == "queued" && !d.imported && r.property("os_glance_failed_import").unwrap_or_default().is_empty() {
-            diff.mutable.push(terrane_provider::FieldDiff { field: "data".into(), cloud: "none (queued)".into(), desired: w.source.url.clone() });
+            diff.mutable.push(terrane_provider::FieldDiff {
+                field: "data".into(),
+                cloud: "none (queued)".into(),
+                desired: w.source.url.clone(),
+            });
         }
         diff
     }
@@ -134,11 +140,15 @@ impl ExternalKind for ImageKind {
         let name = r.name.as_deref().unwrap_or(&r.id);
         match r.status.as_str() {
             "active" => Readiness::Ready,
-            "killed" | "deleted" | "pending_delete" | "deactivated" => Readiness::Failed(format!("image {name} is {}", r.status)),
-            "queued" if r.property("os_glance_failed_import").is_some_and(|s| !s.is_empty()) => Readiness::Failed(format!(
-                "Glance could not import image {name} from {}; check that the cloud can download the URL",
-                r.property(SOURCE_PROPERTY).unwrap_or("its source URL")
-            )),
+            "killed" | "deleted" | "pending_delete" | "deactivated" => {
+                Readiness::Failed(format!("image {name} is {}", r.status))
+            }
+            "queued" if r.property("os_glance_failed_import").is_some_and(|s| !s.is_empty()) => {
+                Readiness::Failed(format!(
+                    "Glance could not import image {name} from {}; check that the cloud can download the URL",
+                    r.property(SOURCE_PROPERTY).unwrap_or("its source URL")
+                ))
+            }
             other => Readiness::Pending(format!("image {name} is {other}")),
         }
     }
@@ -168,10 +178,18 @@ impl ExternalKind for ImageKind {
         Ok(id)
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, ImageResource>, r: &RemoteImage, diff: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, ImageResource>,
+        r: &RemoteImage,
+        diff: &Diff,
+    ) -> ProviderResult<()> {
         let w = d.resource;
         let mut ops = Vec::new();
-        let mut set = |path: String, value: Value, exists: bool| ops.push(json!({ "op": if exists { "replace" } else { "add" }, "path": path, "value": value }));
+        let mut set = |path: String, value: Value, exists: bool| {
+            ops.push(json!({ "op": if exists { "replace" } else { "add" }, "path": path, "value": value }))
+        };
         for f in &diff.mutable {
             match f.field.as_str() {
                 "name" => set("/name".into(), json!(d.name(w.name.as_ref())), true),

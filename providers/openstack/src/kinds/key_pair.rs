@@ -30,11 +30,9 @@ fn key_material(key: &str) -> String {
 }
 
 fn public_key<'a>(d: &'a Desired<'_, KeyPairResource>) -> ProviderResult<&'a str> {
-    d.resource
-        .public_key
-        .as_deref()
-        .or_else(|| d.refs.input(PUBLIC_KEY_INPUT))
-        .ok_or_else(|| ProviderError::invalid("no public key: give spec.resource.publicKey or let Terrane generate one"))
+    d.resource.public_key.as_deref().or_else(|| d.refs.input(PUBLIC_KEY_INPUT)).ok_or_else(|| {
+        ProviderError::invalid("no public key: give spec.resource.publicKey or let Terrane generate one")
+    })
 }
 
 pub struct KeyPairKind;
@@ -47,7 +45,10 @@ impl ExternalKind for KeyPairKind {
     type Remote = RemoteKeyPair;
 
     async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteKeyPair>> {
-        NOVA.get_opt(c, &format!("/os-keypairs/{}", encode(id))).await?.map(|v| NOVA.parse(v["keypair"].clone(), "key pair")).transpose()
+        NOVA.get_opt(c, &format!("/os-keypairs/{}", encode(id)))
+            .await?
+            .map(|v| NOVA.parse(v["keypair"].clone(), "key pair"))
+            .transpose()
     }
 
     async fn find(&self, c: &CloudClient, f: &KeyPairFilter) -> ProviderResult<Vec<RemoteKeyPair>> {
@@ -61,7 +62,11 @@ impl ExternalKind for KeyPairKind {
         Ok(pairs.into_iter().filter(|k| f.name.as_ref().is_none_or(|n| *n == k.name)).collect())
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, KeyPairResource>) -> ProviderResult<Vec<RemoteKeyPair>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, KeyPairResource>,
+    ) -> ProviderResult<Vec<RemoteKeyPair>> {
         let (Some(name), Ok(key)) = (d.name(d.resource.name.as_ref()), public_key(d)) else { return Ok(Vec::new()) };
         let found = self.get(c, &name, Freshness::Fresh).await?;
         Ok(found.into_iter().filter(|k| key_material(&k.public_key) == key_material(key)).collect())
@@ -92,7 +97,13 @@ impl ExternalKind for KeyPairKind {
         }
     }
 
-    async fn update(&self, _: &CloudClient, _: &Desired<'_, KeyPairResource>, _: &RemoteKeyPair, _: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        _: &CloudClient,
+        _: &Desired<'_, KeyPairResource>,
+        _: &RemoteKeyPair,
+        _: &Diff,
+    ) -> ProviderResult<()> {
         Ok(())
     }
 

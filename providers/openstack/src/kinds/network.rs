@@ -72,7 +72,11 @@ impl ExternalKind for NetworkKind {
         NETWORKS.list_visible(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, NetworkResource>) -> ProviderResult<Vec<RemoteNetwork>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, NetworkResource>,
+    ) -> ProviderResult<Vec<RemoteNetwork>> {
         NETWORKS.find_owned(c, d.uid).await
     }
 
@@ -83,7 +87,14 @@ impl ExternalKind for NetworkKind {
     fn diff(&self, d: &Desired<'_, NetworkResource>, r: &RemoteNetwork) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
+        check_name_and_description(
+            &mut diff,
+            d,
+            want.name.as_ref(),
+            want.description.as_ref(),
+            &r.name,
+            &r.description,
+        );
         diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
         diff.check("mtu", want.mtu.map(Some).as_ref(), &r.mtu);
         diff.check("portSecurityEnabled", want.port_security_enabled.map(Some).as_ref(), &r.port_security_enabled);
@@ -100,8 +111,15 @@ impl ExternalKind for NetworkKind {
         NETWORKS.create(c, body(d, Some(with_marker(d.resource.description.as_deref(), d.uid)))).await
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, NetworkResource>, r: &RemoteNetwork, _: &Diff) -> ProviderResult<()> {
-        let description = d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, NetworkResource>,
+        r: &RemoteNetwork,
+        _: &Diff,
+    ) -> ProviderResult<()> {
+        let description =
+            d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
         NETWORKS.update(c, &r.id, body(d, description)).await
     }
 

@@ -7,10 +7,10 @@ use terrane_api::{AddressPair, PortFilter, PortResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
 use crate::CloudClient;
-use crate::marker::{self, with_marker};
-use crate::query::sorted;
 use crate::addr;
+use crate::marker::{self, with_marker};
 use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair};
+use crate::query::sorted;
 
 const PORTS: Collection = Collection { plural: "ports", singular: "port" };
 
@@ -61,18 +61,25 @@ pub struct RemotePair {
 /// matches whatever MAC Neutron filled in (the port's own).
 fn pairs_match(want: &[AddressPair], cloud: &[RemotePair]) -> bool {
     want.len() == cloud.len()
-        && want.iter().all(|w| cloud.iter().any(|c| addr::cidr(&c.ip_address) == addr::cidr(&w.ip_address) && w.mac_address.as_ref().is_none_or(|m| Some(m) == c.mac_address.as_ref())))
+        && want.iter().all(|w| {
+            cloud.iter().any(|c| {
+                addr::cidr(&c.ip_address) == addr::cidr(&w.ip_address)
+                    && w.mac_address.as_ref().is_none_or(|m| Some(m) == c.mac_address.as_ref())
+            })
+        })
 }
 
 fn pairs_body(pairs: &[AddressPair]) -> Value {
-    json!(pairs
-        .iter()
-        .map(|p| {
-            let mut v = json!({ "ip_address": p.ip_address });
-            put_opt(&mut v, "mac_address", p.mac_address.clone());
-            v
-        })
-        .collect::<Vec<_>>())
+    json!(
+        pairs
+            .iter()
+            .map(|p| {
+                let mut v = json!({ "ip_address": p.ip_address });
+                put_opt(&mut v, "mac_address", p.mac_address.clone());
+                v
+            })
+            .collect::<Vec<_>>()
+    )
 }
 
 pub struct PortKind;
@@ -94,7 +101,10 @@ fn wanted_ips(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<Wanted
 
 fn wanted_groups(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<String>>> {
     let Some(list) = &d.resource.security_group_refs else { return Ok(None) };
-    let mut ids = list.iter().map(|g| d.refs.id("SecurityGroup", &g.name).map(str::to_string)).collect::<ProviderResult<Vec<_>>>()?;
+    let mut ids = list
+        .iter()
+        .map(|g| d.refs.id("SecurityGroup", &g.name).map(str::to_string))
+        .collect::<ProviderResult<Vec<_>>>()?;
     ids.sort();
     ids.dedup();
     Ok(Some(ids))
@@ -104,7 +114,10 @@ fn wanted_groups(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<Str
 fn ips_match(want: &[WantedIp], cloud: &[RemoteFixedIp]) -> bool {
     want.len() == cloud.len()
         && want.iter().all(|(s, a)| {
-            cloud.iter().any(|c| s.as_ref().is_none_or(|s| *s == c.subnet_id) && a.as_ref().is_none_or(|a| addr::ip(a) == addr::ip(&c.ip_address)))
+            cloud.iter().any(|c| {
+                s.as_ref().is_none_or(|s| *s == c.subnet_id)
+                    && a.as_ref().is_none_or(|a| addr::ip(a) == addr::ip(&c.ip_address))
+            })
         })
 }
 
@@ -163,7 +176,14 @@ impl ExternalKind for PortKind {
         if let Ok(net) = d.refs.id("Network", &want.network_ref.name) {
             diff.check_immutable("networkRef", Some(&net.to_string()), &r.network_id);
         }
-        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
+        check_name_and_description(
+            &mut diff,
+            d,
+            want.name.as_ref(),
+            want.description.as_ref(),
+            &r.name,
+            &r.description,
+        );
         diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
         diff.check("portSecurityEnabled", want.port_security_enabled.map(Some).as_ref(), &r.port_security_enabled);
         if let Some(pairs) = &want.allowed_address_pairs
@@ -196,8 +216,15 @@ impl ExternalKind for PortKind {
         PORTS.create(c, body).await
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, PortResource>, r: &RemotePort, diff: &Diff) -> ProviderResult<()> {
-        let description = d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, PortResource>,
+        r: &RemotePort,
+        diff: &Diff,
+    ) -> ProviderResult<()> {
+        let description =
+            d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
         let mut body = body(d, description)?;
         // Resending subnet-only fixed IPs would make Neutron pick new addresses.
         if !diff.mutable.iter().any(|f| f.field == "fixedIps")

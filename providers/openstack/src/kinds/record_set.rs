@@ -100,7 +100,11 @@ impl ExternalKind for RecordSetKind {
         RECORDSETS.list(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>) -> ProviderResult<Vec<RemoteRecordSet>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, RecordSetResource>,
+    ) -> ProviderResult<Vec<RemoteRecordSet>> {
         RECORDSETS.find_owned(c, d.uid).await
     }
 
@@ -120,7 +124,11 @@ impl ExternalKind for RecordSetKind {
         diff.check_immutable("type", Some(&want.record_type.as_str().to_string()), &r.record_type);
         diff.check("records", Some(&records(d)), &sorted(&canonical(want.record_type, &r.records)));
         diff.check("ttl", want.ttl.map(Some).as_ref(), &r.ttl);
-        diff.check("description", want.description.as_ref(), &strip_marker(r.description.as_deref().unwrap_or_default()).to_string());
+        diff.check(
+            "description",
+            want.description.as_ref(),
+            &strip_marker(r.description.as_deref().unwrap_or_default()).to_string(),
+        );
         diff
     }
 
@@ -144,14 +152,27 @@ impl ExternalKind for RecordSetKind {
         });
         put_opt(&mut body, "ttl", r.ttl);
         let answer = c.post(Service::Dns, &format!("/v2/zones/{zone_id}/recordsets"), &body).await?;
-        answer.body["id"].as_str().map(str::to_string).ok_or_else(|| ProviderError::Transient("Designate created a record set but returned no id".into()))
+        answer.body["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::Transient("Designate created a record set but returned no id".into()))
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>, r: &RemoteRecordSet, _: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, RecordSetResource>,
+        r: &RemoteRecordSet,
+        _: &Diff,
+    ) -> ProviderResult<()> {
         let mut body = json!({ "records": records(d) });
         put_opt(&mut body, "ttl", d.resource.ttl);
         let current = r.description.as_deref().unwrap_or_default();
-        put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, current, d.uid, d.imported)));
+        put_opt(
+            &mut body,
+            "description",
+            d.resource.description.as_deref().map(|want| marker::for_update(want, current, d.uid, d.imported)),
+        );
         c.put(Service::Dns, &format!("/v2/zones/{}/recordsets/{}", r.zone_id, r.id), &body).await?;
         Ok(())
     }
@@ -180,10 +201,15 @@ mod tests {
         let mut refs = ResolvedRefs::default();
         refs.insert("Zone", "z", "zone-id", json!({}));
         refs.insert("FloatingIP", "f", "fip-id", json!({"floatingIpAddress": "172.24.4.9"}));
-        refs.insert("Server", "s", "server-id", json!({"addresses": [
+        refs.insert(
+            "Server",
+            "s",
+            "server-id",
+            json!({"addresses": [
             {"network": "n", "addr": "10.0.0.5", "version": 4, "type": "fixed"},
             {"network": "n", "addr": "172.24.4.9", "version": 4, "type": "floating"},
-            {"network": "n", "addr": "fd00::5", "version": 6, "type": "fixed"}]}));
+            {"network": "n", "addr": "fd00::5", "version": 6, "type": "fixed"}]}),
+        );
         let mut want = RecordSetResource {
             zone_ref: LocalReference::new("z"),
             name: None,
@@ -193,8 +219,14 @@ mod tests {
             ttl: None,
             description: None,
         };
-        let d = |r: &RecordSetResource| super::records(&Desired { uid: "u", default_name: "www", imported: false, resource: r, refs: &refs });
-        assert_eq!(d(&want), vec!["10.0.0.5", "172.24.4.9", "192.0.2.1"], "sorted, repeats once, the server's floating address not taken from it");
+        let d = |r: &RecordSetResource| {
+            super::records(&Desired { uid: "u", default_name: "www", imported: false, resource: r, refs: &refs })
+        };
+        assert_eq!(
+            d(&want),
+            vec!["10.0.0.5", "172.24.4.9", "192.0.2.1"],
+            "sorted, repeats once, the server's floating address not taken from it"
+        );
         want.record_type = RecordType::AAAA;
         want.records = Vec::new();
         assert_eq!(d(&want), vec!["fd00::5"], "AAAA: IPv6 only");

@@ -89,7 +89,14 @@ impl ExternalKind for RouterKind {
     fn diff(&self, d: &Desired<'_, RouterResource>, r: &RemoteRouter) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
+        check_name_and_description(
+            &mut diff,
+            d,
+            want.name.as_ref(),
+            want.description.as_ref(),
+            &r.name,
+            &r.description,
+        );
         diff.check("adminStateUp", want.admin_state_up.as_ref(), &r.admin_state_up);
         let cloud_gw = r.external_gateway_info.as_ref().map(|g| g.network_id.clone());
         match &want.external_gateway {
@@ -114,8 +121,15 @@ impl ExternalKind for RouterKind {
         ROUTERS.create(c, body(d, Some(with_marker(d.resource.description.as_deref(), d.uid)))?).await
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, RouterResource>, r: &RemoteRouter, _: &Diff) -> ProviderResult<()> {
-        let description = d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, RouterResource>,
+        r: &RemoteRouter,
+        _: &Diff,
+    ) -> ProviderResult<()> {
+        let description =
+            d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
         let mut body = body(d, description)?;
         if d.resource.external_gateway.is_none() && !d.imported && r.external_gateway_info.is_some() {
             body["external_gateway_info"] = json!({});

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use terrane_api::{NoFilter, RouterInterfaceResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult};
 
+use crate::CloudClient;
 use crate::client::Service;
 use crate::neutron::Collection;
-use crate::CloudClient;
 
 const PORTS: Collection = Collection { plural: "ports", singular: "port" };
 
@@ -71,7 +71,11 @@ impl ExternalKind for RouterInterfaceKind {
         Ok(Vec::new())
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, RouterInterfaceResource>) -> ProviderResult<Vec<RemoteRouterInterface>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, RouterInterfaceResource>,
+    ) -> ProviderResult<Vec<RemoteRouterInterface>> {
         let (router, subnet) = ids(d)?;
         let ports: Vec<Port> = PORTS.list_visible(c, &[("device_id", router)]).await?;
         Ok(ports.into_iter().filter_map(from_port).filter(|i| i.subnet_id == subnet).collect())
@@ -92,21 +96,40 @@ impl ExternalKind for RouterInterfaceKind {
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, RouterInterfaceResource>) -> ProviderResult<String> {
         let (router, subnet) = ids(d)?;
-        let r = c.put_creating(Service::Network, &format!("/v2.0/routers/{router}/add_router_interface"), &json!({ "subnet_id": subnet })).await?;
+        let r = c
+            .put_creating(
+                Service::Network,
+                &format!("/v2.0/routers/{router}/add_router_interface"),
+                &json!({ "subnet_id": subnet }),
+            )
+            .await?;
         r.body["port_id"]
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| ProviderError::Transient("Neutron added the interface but returned no port_id".into()))
     }
 
-    async fn update(&self, _: &CloudClient, _: &Desired<'_, RouterInterfaceResource>, _: &RemoteRouterInterface, _: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        _: &CloudClient,
+        _: &Desired<'_, RouterInterfaceResource>,
+        _: &RemoteRouterInterface,
+        _: &Diff,
+    ) -> ProviderResult<()> {
         Ok(())
     }
 
     async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
         let Some(port) = PORTS.get::<Value>(c, id).await? else { return Ok(()) };
         let Some(router) = port["device_id"].as_str().filter(|r| !r.is_empty()) else { return Ok(()) };
-        match c.put(Service::Network, &format!("/v2.0/routers/{router}/remove_router_interface"), &json!({ "port_id": id })).await {
+        match c
+            .put(
+                Service::Network,
+                &format!("/v2.0/routers/{router}/remove_router_interface"),
+                &json!({ "port_id": id }),
+            )
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.status() == Some(404) => Ok(()),
             Err(e) => Err(e.into()),

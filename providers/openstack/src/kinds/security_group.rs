@@ -156,7 +156,11 @@ impl ExternalKind for SecurityGroupKind {
         GROUPS.list(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, SecurityGroupResource>) -> ProviderResult<Vec<RemoteSecurityGroup>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, SecurityGroupResource>,
+    ) -> ProviderResult<Vec<RemoteSecurityGroup>> {
         GROUPS.find_owned(c, d.uid).await
     }
 
@@ -167,7 +171,9 @@ impl ExternalKind for SecurityGroupKind {
             return Ok(());
         }
         let said = pairs.iter().map(|(a, b)| format!("rules[{b}] repeats rules[{a}]")).collect::<Vec<_>>().join(", ");
-        Err(ProviderError::invalid(format!("{said}: the cloud keeps a rule once; remove the repeats from spec.resource.rules")))
+        Err(ProviderError::invalid(format!(
+            "{said}: the cloud keeps a rule once; remove the repeats from spec.resource.rules"
+        )))
     }
 
     fn id(&self, r: &RemoteSecurityGroup) -> String {
@@ -177,7 +183,14 @@ impl ExternalKind for SecurityGroupKind {
     fn diff(&self, d: &Desired<'_, SecurityGroupResource>, r: &RemoteSecurityGroup) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
+        check_name_and_description(
+            &mut diff,
+            d,
+            want.name.as_ref(),
+            want.description.as_ref(),
+            &r.name,
+            &r.description,
+        );
         diff.check_immutable("stateful", want.stateful.map(Some).as_ref(), &r.stateful);
         if let Ok(Some(rules)) = wanted_rules(d, &r.id) {
             let cloud: BTreeSet<RuleKey> = r.security_group_rules.iter().map(RuleKey::of_remote).collect();
@@ -199,11 +212,24 @@ impl ExternalKind for SecurityGroupKind {
         GROUPS.create(c, body).await
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, SecurityGroupResource>, r: &RemoteSecurityGroup, diff: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, SecurityGroupResource>,
+        r: &RemoteSecurityGroup,
+        diff: &Diff,
+    ) -> ProviderResult<()> {
         if diff.mutable.iter().any(|f| f.field == "name" || f.field == "description") {
             let mut body = json!({});
             put_opt(&mut body, "name", d.name(d.resource.name.as_ref()));
-            put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported)));
+            put_opt(
+                &mut body,
+                "description",
+                d.resource
+                    .description
+                    .as_deref()
+                    .map(|want| marker::for_update(want, &r.description, d.uid, d.imported)),
+            );
             GROUPS.update(c, &r.id, body).await?;
         }
         if let Some(rules) = wanted_rules(d, &r.id)? {

@@ -73,7 +73,12 @@ fn parse_server(v: &Value) -> ProviderResult<RemoteServer> {
             });
         }
     }
-    let mut groups: Vec<String> = v["security_groups"].as_array().into_iter().flatten().filter_map(|g| g["name"].as_str().map(str::to_string)).collect();
+    let mut groups: Vec<String> = v["security_groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["name"].as_str().map(str::to_string))
+        .collect();
     groups.sort();
     groups.dedup();
     Ok(RemoteServer {
@@ -89,7 +94,14 @@ fn parse_server(v: &Value) -> ProviderResult<RemoteServer> {
         tags: serde_json::from_value(v["tags"].clone()).unwrap_or_default(),
         security_groups: groups,
         addresses,
-        volumes: sorted(&v["os-extended-volumes:volumes_attached"].as_array().into_iter().flatten().filter_map(|a| a["id"].as_str().map(str::to_string)).collect::<Vec<_>>()),
+        volumes: sorted(
+            &v["os-extended-volumes:volumes_attached"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a["id"].as_str().map(str::to_string))
+                .collect::<Vec<_>>(),
+        ),
         fault: v["fault"]["message"].as_str().map(str::to_string),
     })
 }
@@ -131,7 +143,11 @@ fn wanted_groups(d: &Desired<'_, ServerResource>) -> Option<Vec<String>> {
 /// when the spec lists extra volumes and every one is resolved.
 fn wanted_volumes(d: &Desired<'_, ServerResource>) -> Option<Vec<String>> {
     let extra = d.resource.volume_refs.as_ref()?;
-    let mut ids = extra.iter().chain(d.resource.boot_volume_ref.iter()).map(|v| d.refs.id("Volume", &v.name).ok().map(str::to_string)).collect::<Option<Vec<_>>>()?;
+    let mut ids = extra
+        .iter()
+        .chain(d.resource.boot_volume_ref.iter())
+        .map(|v| d.refs.id("Volume", &v.name).ok().map(str::to_string))
+        .collect::<Option<Vec<_>>>()?;
     ids.sort();
     ids.dedup();
     Some(ids)
@@ -143,7 +159,8 @@ async fn action(c: &CloudClient, id: &str, body: Value) -> ProviderResult<()> {
 
 /// Statuses in which Nova is still working on the server.
 fn busy(r: &RemoteServer) -> bool {
-    r.task_state.is_some() || !matches!(r.status.as_str(), "ACTIVE" | "SHUTOFF" | "VERIFY_RESIZE" | "ERROR" | "PAUSED" | "SUSPENDED")
+    r.task_state.is_some()
+        || !matches!(r.status.as_str(), "ACTIVE" | "SHUTOFF" | "VERIFY_RESIZE" | "ERROR" | "PAUSED" | "SUSPENDED")
 }
 
 pub struct ServerKind;
@@ -202,7 +219,11 @@ impl ExternalKind for ServerKind {
             return diff;
         }
         if r.status == "VERIFY_RESIZE" {
-            diff.mutable.push(FieldDiff { field: "resize".into(), cloud: "awaiting confirmation".into(), desired: "confirmed".into() });
+            diff.mutable.push(FieldDiff {
+                field: "resize".into(),
+                cloud: "awaiting confirmation".into(),
+                desired: "confirmed".into(),
+            });
             return diff;
         }
         diff.check("name", d.name(w.name.as_ref()).as_ref(), &r.name);
@@ -227,7 +248,9 @@ impl ExternalKind for ServerKind {
                 r.name,
                 r.fault.as_deref().unwrap_or("Nova gave no fault message")
             )),
-            "DELETED" | "SOFT_DELETED" | "SHELVED_OFFLOADED" => Readiness::Failed(format!("server {} is {}", r.name, r.status)),
+            "DELETED" | "SOFT_DELETED" | "SHELVED_OFFLOADED" => {
+                Readiness::Failed(format!("server {} is {}", r.name, r.status))
+            }
             _ if busy(r) || r.status == "VERIFY_RESIZE" => Readiness::Pending(format!(
                 "server {} is {}{}",
                 r.name,
@@ -285,7 +308,10 @@ impl ExternalKind for ServerKind {
             body["block_device_mapping_v2"] = json!(devices);
         }
         if let Some(groups) = &w.security_group_refs {
-            let ids = groups.iter().map(|g| d.refs.id("SecurityGroup", &g.name).map(|id| json!({ "name": id }))).collect::<ProviderResult<Vec<_>>>()?;
+            let ids = groups
+                .iter()
+                .map(|g| d.refs.id("SecurityGroup", &g.name).map(|id| json!({ "name": id })))
+                .collect::<ProviderResult<Vec<_>>>()?;
             body["security_groups"] = json!(ids);
         }
         if let Some(k) = &w.key_pair_ref {
@@ -297,14 +323,21 @@ impl ExternalKind for ServerKind {
         NOVA.id_in(&answer, "/server/id", "server")
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, ServerResource>, r: &RemoteServer, diff: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, ServerResource>,
+        r: &RemoteServer,
+        diff: &Diff,
+    ) -> ProviderResult<()> {
         let w = d.resource;
         let changed = |f: &str| diff.mutable.iter().any(|x| x.field == f || x.field.starts_with(&format!("{f}.")));
         if changed("resize") {
             return action(c, &r.id, json!({ "confirmResize": null })).await;
         }
         if changed("name") {
-            NOVA.put(c, &format!("/servers/{}", r.id), &json!({ "server": { "name": d.name(w.name.as_ref()) } })).await?;
+            NOVA.put(c, &format!("/servers/{}", r.id), &json!({ "server": { "name": d.name(w.name.as_ref()) } }))
+                .await?;
         }
         if changed("metadata") {
             NOVA.post(c, &format!("/servers/{}/metadata", r.id), &json!({ "metadata": w.metadata })).await?;
@@ -316,9 +349,18 @@ impl ExternalKind for ServerKind {
         }
         if changed("securityGroupRefs") {
             // By ID: names may repeat, and Nova refuses an ambiguous name.
-            let want: Vec<String> = w.security_group_refs.iter().flatten().map(|g| d.refs.id("SecurityGroup", &g.name).map(str::to_string)).collect::<ProviderResult<_>>()?;
+            let want: Vec<String> = w
+                .security_group_refs
+                .iter()
+                .flatten()
+                .map(|g| d.refs.id("SecurityGroup", &g.name).map(str::to_string))
+                .collect::<ProviderResult<_>>()?;
             let ports: Vec<Value> = PORTS.list_visible(c, &[("device_id", r.id.as_str())]).await?;
-            let mut current: Vec<String> = ports.iter().flat_map(|p| p["security_groups"].as_array().cloned().unwrap_or_default()).filter_map(|g| g.as_str().map(str::to_string)).collect();
+            let mut current: Vec<String> = ports
+                .iter()
+                .flat_map(|p| p["security_groups"].as_array().cloned().unwrap_or_default())
+                .filter_map(|g| g.as_str().map(str::to_string))
+                .collect();
             current.sort();
             current.dedup();
             for id in want.iter().filter(|g| !current.contains(g)) {
@@ -331,7 +373,12 @@ impl ExternalKind for ServerKind {
         if changed("volumeRefs") {
             let want = wanted_volumes(d).unwrap_or_default();
             for id in want.iter().filter(|v| !r.volumes.contains(v)) {
-                NOVA.post(c, &format!("/servers/{}/os-volume_attachments", r.id), &json!({ "volumeAttachment": { "volumeId": id } })).await?;
+                NOVA.post(
+                    c,
+                    &format!("/servers/{}/os-volume_attachments", r.id),
+                    &json!({ "volumeAttachment": { "volumeId": id } }),
+                )
+                .await?;
             }
             for id in r.volumes.iter().filter(|v| !want.contains(v)) {
                 NOVA.delete(c, &format!("/servers/{}/os-volume_attachments/{id}", r.id)).await?;
@@ -353,7 +400,9 @@ impl ExternalKind for ServerKind {
 /// be created in the same apply.
 fn prerequisite_missing(e: ProviderError) -> ProviderError {
     match e {
-        ProviderError::Terminal { message, .. } if message.contains("requires a subnet in order to boot instances on") => {
+        ProviderError::Terminal { message, .. }
+            if message.contains("requires a subnet in order to boot instances on") =>
+        {
             ProviderError::waiting(format!("{message} (waiting for the network's Subnet)"))
         }
         e => e,
@@ -386,7 +435,10 @@ mod tests {
         assert_eq!(s.security_groups, vec!["default"]);
         assert_eq!(s.addresses[0].addr, "10.0.0.5");
         assert_eq!(user_tags(&s.tags), vec!["x"]);
-        assert_eq!(ServerKind.readiness(&s), Readiness::Failed("server web went to ERROR: No valid host was found.".into()));
+        assert_eq!(
+            ServerKind.readiness(&s),
+            Readiness::Failed("server web went to ERROR: No valid host was found.".into())
+        );
         assert_eq!(regex_escape("a.b"), "a\\.b");
     }
 }

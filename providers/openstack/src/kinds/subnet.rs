@@ -9,8 +9,8 @@ use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 use crate::CloudClient;
 use crate::addr;
 use crate::marker::{self, with_marker};
-use crate::query::sorted;
 use crate::neutron::{Collection, UsedBy, check_name_and_description, delete_naming_users, put_opt, put_pair};
+use crate::query::sorted;
 
 const SUBNETS: Collection = Collection { plural: "subnets", singular: "subnet" };
 
@@ -117,12 +117,35 @@ impl ExternalKind for SubnetKind {
         if let Ok(network) = d.refs.id("Network", &want.network_ref.name) {
             diff.check_immutable("networkRef", Some(&network.to_string()), &r.network_id);
         }
-        diff.check_immutable("ipv6AddressMode", want.ipv6_address_mode.map(|m| Some(m.as_str().to_string())).as_ref(), &r.ipv6_address_mode);
-        diff.check_immutable("ipv6RaMode", want.ipv6_ra_mode.map(|m| Some(m.as_str().to_string())).as_ref(), &r.ipv6_ra_mode);
-        check_name_and_description(&mut diff, d, want.name.as_ref(), want.description.as_ref(), &r.name, &r.description);
-        diff.check("gatewayIp", wanted_gateway(want).map(|g| addr::ip_opt(g.as_ref())).as_ref(), &addr::ip_opt(r.gateway_ip.as_ref()));
+        diff.check_immutable(
+            "ipv6AddressMode",
+            want.ipv6_address_mode.map(|m| Some(m.as_str().to_string())).as_ref(),
+            &r.ipv6_address_mode,
+        );
+        diff.check_immutable(
+            "ipv6RaMode",
+            want.ipv6_ra_mode.map(|m| Some(m.as_str().to_string())).as_ref(),
+            &r.ipv6_ra_mode,
+        );
+        check_name_and_description(
+            &mut diff,
+            d,
+            want.name.as_ref(),
+            want.description.as_ref(),
+            &r.name,
+            &r.description,
+        );
+        diff.check(
+            "gatewayIp",
+            wanted_gateway(want).map(|g| addr::ip_opt(g.as_ref())).as_ref(),
+            &addr::ip_opt(r.gateway_ip.as_ref()),
+        );
         diff.check("enableDhcp", want.enable_dhcp.as_ref(), &r.enable_dhcp);
-        diff.check("allocationPools", want.allocation_pools.as_deref().map(pools).as_ref(), &pools(&r.allocation_pools));
+        diff.check(
+            "allocationPools",
+            want.allocation_pools.as_deref().map(pools).as_ref(),
+            &pools(&r.allocation_pools),
+        );
         diff.check("dnsNameservers", want.dns_nameservers.as_deref().map(ips).as_ref(), &ips(&r.dns_nameservers));
         diff.check("hostRoutes", want.host_routes.as_deref().map(routes).as_ref(), &routes(&r.host_routes));
         diff
@@ -139,8 +162,15 @@ impl ExternalKind for SubnetKind {
         SUBNETS.create(c, body).await
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, SubnetResource>, r: &RemoteSubnet, _: &Diff) -> ProviderResult<()> {
-        let description = d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, SubnetResource>,
+        r: &RemoteSubnet,
+        _: &Diff,
+    ) -> ProviderResult<()> {
+        let description =
+            d.resource.description.as_deref().map(|want| marker::for_update(want, &r.description, d.uid, d.imported));
         SUBNETS.update(c, &r.id, mutable_body(d, description)).await
     }
 

@@ -54,7 +54,11 @@ impl ExternalKind for VolumeKind {
     type Remote = RemoteVolume;
 
     async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteVolume>> {
-        CINDER.get_opt(c, &format!("/volumes/{id}")).await?.map(|v| CINDER.parse(v["volume"].clone(), "volume")).transpose()
+        CINDER
+            .get_opt(c, &format!("/volumes/{id}"))
+            .await?
+            .map(|v| CINDER.parse(v["volume"].clone(), "volume"))
+            .transpose()
     }
 
     async fn find(&self, c: &CloudClient, f: &VolumeFilter) -> ProviderResult<Vec<RemoteVolume>> {
@@ -65,7 +69,10 @@ impl ExternalKind for VolumeKind {
     async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, VolumeResource>) -> ProviderResult<Vec<RemoteVolume>> {
         let filter = json!({ OWNER_KEY: d.uid }).to_string();
         let found = list(c, &format!("?metadata={}", encode(&filter))).await?;
-        Ok(found.into_iter().filter(|v| !d.uid.is_empty() && v.metadata.get(OWNER_KEY).map(String::as_str) == Some(d.uid)).collect())
+        Ok(found
+            .into_iter()
+            .filter(|v| !d.uid.is_empty() && v.metadata.get(OWNER_KEY).map(String::as_str) == Some(d.uid))
+            .collect())
     }
 
     fn id(&self, r: &RemoteVolume) -> String {
@@ -95,7 +102,9 @@ impl ExternalKind for VolumeKind {
     fn readiness(&self, r: &RemoteVolume) -> Readiness {
         match r.status.as_str() {
             "available" | "in-use" => Readiness::Ready,
-            s if s.starts_with("error") => Readiness::Failed(format!("volume {} is {s} in the cloud; delete and recreate it", r.id)),
+            s if s.starts_with("error") => {
+                Readiness::Failed(format!("volume {} is {s} in the cloud; delete and recreate it", r.id))
+            }
             s => Readiness::Pending(format!("volume {} is {s}", r.id)),
         }
     }
@@ -117,7 +126,13 @@ impl ExternalKind for VolumeKind {
         CINDER.id_in(&answer, "/volume/id", "volume")
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, VolumeResource>, r: &RemoteVolume, diff: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, VolumeResource>,
+        r: &RemoteVolume,
+        diff: &Diff,
+    ) -> ProviderResult<()> {
         let w = d.resource;
         if diff.mutable.iter().any(|f| f.field == "name" || f.field == "description") {
             let mut body = json!({});
@@ -126,10 +141,14 @@ impl ExternalKind for VolumeKind {
             CINDER.put(c, &format!("/volumes/{}", r.id), &json!({ "volume": body })).await?;
         }
         if let Some(bootable) = w.bootable.filter(|b| *b != (r.bootable == "true")) {
-            CINDER.post(c, &format!("/volumes/{}/action", r.id), &json!({ "os-set_bootable": { "bootable": bootable } })).await?;
+            CINDER
+                .post(c, &format!("/volumes/{}/action", r.id), &json!({ "os-set_bootable": { "bootable": bootable } }))
+                .await?;
         }
         if w.size > r.size {
-            CINDER.post(c, &format!("/volumes/{}/action", r.id), &json!({ "os-extend": { "new_size": w.size } })).await?;
+            CINDER
+                .post(c, &format!("/volumes/{}/action", r.id), &json!({ "os-extend": { "new_size": w.size } }))
+                .await?;
         }
         Ok(())
     }
@@ -140,9 +159,10 @@ impl ExternalKind for VolumeKind {
     async fn delete(&self, c: &CloudClient, id: &str) -> ProviderResult<()> {
         let Some(v) = self.get(c, id, Freshness::Fresh).await? else { return Ok(()) };
         match v.status.as_str() {
-            "in-use" | "attaching" | "detaching" | "reserved" => {
-                Err(ProviderError::Transient(format!("volume {id} is {} (attached to a server); it is deleted once detached", v.status)))
-            }
+            "in-use" | "attaching" | "detaching" | "reserved" => Err(ProviderError::Transient(format!(
+                "volume {id} is {} (attached to a server); it is deleted once detached",
+                v.status
+            ))),
             "creating" | "extending" | "downloading" | "deleting" | "uploading" => Ok(()),
             _ => CINDER.delete(c, &format!("/volumes/{id}")).await,
         }

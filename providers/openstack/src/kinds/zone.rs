@@ -68,7 +68,11 @@ impl ExternalKind for ZoneKind {
         diff.check_immutable("name", Some(&want.name), &r.name);
         diff.check("email", Some(&want.email), &r.email);
         diff.check("ttl", want.ttl.map(Some).as_ref(), &r.ttl);
-        diff.check("description", want.description.as_ref(), &strip_marker(r.description.as_deref().unwrap_or_default()).to_string());
+        diff.check(
+            "description",
+            want.description.as_ref(),
+            &strip_marker(r.description.as_deref().unwrap_or_default()).to_string(),
+        );
         diff
     }
 
@@ -81,14 +85,27 @@ impl ExternalKind for ZoneKind {
         let mut body = json!({ "name": r.name, "email": r.email, "type": "PRIMARY", "description": with_marker(r.description.as_deref(), d.uid) });
         put_opt(&mut body, "ttl", r.ttl);
         let answer = c.post(Service::Dns, "/v2/zones", &body).await?;
-        answer.body["id"].as_str().map(str::to_string).ok_or_else(|| ProviderError::Transient("Designate created a zone but returned no id".into()))
+        answer.body["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::Transient("Designate created a zone but returned no id".into()))
     }
 
-    async fn update(&self, c: &CloudClient, d: &Desired<'_, ZoneResource>, r: &RemoteZone, _: &Diff) -> ProviderResult<()> {
+    async fn update(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, ZoneResource>,
+        r: &RemoteZone,
+        _: &Diff,
+    ) -> ProviderResult<()> {
         let mut body = json!({ "email": d.resource.email });
         put_opt(&mut body, "ttl", d.resource.ttl);
         let current = r.description.as_deref().unwrap_or_default();
-        put_opt(&mut body, "description", d.resource.description.as_deref().map(|want| marker::for_update(want, current, d.uid, d.imported)));
+        put_opt(
+            &mut body,
+            "description",
+            d.resource.description.as_deref().map(|want| marker::for_update(want, current, d.uid, d.imported)),
+        );
         c.request(Service::Dns, Method::PATCH, &format!("/v2/zones/{}", r.id), Some(&body), &[]).await?;
         Ok(())
     }

@@ -13,7 +13,11 @@ async fn main() -> ExitCode {
     match args.as_slice() {
         ["kube", "up"] => match KubeCluster::shared().await {
             Ok(c) => {
-                println!("kube-apiserver {} ready; kubeconfig: {}", terrane_testground::kube_version(), c.kubeconfig_path().display());
+                println!(
+                    "kube-apiserver {} ready; kubeconfig: {}",
+                    terrane_testground::kube_version(),
+                    c.kubeconfig_path().display()
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {
