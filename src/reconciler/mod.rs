@@ -187,26 +187,24 @@ where
         let freshness =
             if in_steady_state { Freshness::Cached { max_age_secs: self.resync_secs / 2 } } else { Freshness::Fresh };
 
-        if let Some(resource) = obj.resource() {
-            let desired = Desired {
-                uid: &uid,
-                default_name: &default_name,
-                imported: obj.import().is_some(),
-                resource,
-                refs: &refs,
-            };
-            if let Err(e) = self.kind.validate(&desired) {
-                return error_outcome(&e, "spec");
-            }
+        let desired = obj.resource().map(|resource| Desired {
+            uid: &uid,
+            default_name: &default_name,
+            imported: obj.import().is_some(),
+            resource,
+            refs: &refs,
+        });
+        if let Some(Err(e)) = desired.as_ref().map(|d| self.kind.validate(d)) {
+            return error_outcome(&e, "spec");
         }
-        let found = match self.observe(obj, &cloud, status, &uid, &default_name, &refs, freshness, env).await {
+        let found = match self.observe(obj, &cloud, status, desired.as_ref(), freshness, env).await {
             Ok(f) => f,
             Err(o) => return o,
         };
         let remote = match found {
             Found::Remote(r) => r,
             Found::Missing => {
-                let Some(resource) = obj.resource() else {
+                let Some(desired) = &desired else {
                     return outcome(
                         Next::Stalled,
                         Verdict::new(
@@ -217,14 +215,7 @@ where
                         ),
                     );
                 };
-                let desired = Desired {
-                    uid: &uid,
-                    default_name: &default_name,
-                    imported: obj.import().is_some(),
-                    resource,
-                    refs: &refs,
-                };
-                match self.create(obj, env, &cloud, status, &desired).await {
+                match self.create(obj, env, &cloud, status, desired).await {
                     Ok(r) => r,
                     Err(o) => return o,
                 }
@@ -233,15 +224,8 @@ where
         status.resource = serde_json::to_value(&remote).ok();
         status.last_sync_time = Some(k8s_openapi::jiff::Timestamp::now().to_string());
 
-        if !observe_only && let Some(resource) = obj.resource() {
-            let desired = Desired {
-                uid: &uid,
-                default_name: &default_name,
-                imported: obj.import().is_some(),
-                resource,
-                refs: &refs,
-            };
-            let diff = self.kind.diff(&desired, &remote);
+        if !observe_only && let Some(desired) = &desired {
+            let diff = self.kind.diff(desired, &remote);
             if !diff.immutable.is_empty() {
                 let detail = diff
                     .immutable
@@ -260,7 +244,7 @@ where
                 );
             }
             if !diff.mutable.is_empty() {
-                return self.update(obj, env, &cloud, &desired, &remote, &diff, status, in_steady_state).await;
+                return self.update(obj, env, &cloud, desired, &remote, &diff, status, in_steady_state).await;
             }
         }
         self.readiness(&remote)
@@ -491,9 +475,7 @@ where
         obj: &O,
         cloud: &K::Cloud,
         status: &mut ResourceStatus,
-        uid: &str,
-        default_name: &str,
-        refs: &ResolvedRefs,
+        desired: Option<&Desired<'_, K::Resource>>,
         freshness: Freshness,
         env: &E,
     ) -> Result<Found<K::Remote>, Outcome>
@@ -509,13 +491,12 @@ where
                     // At each drift check: anything else carrying the marker is a duplicate.
                     if created_here
                         && freshness != Freshness::Fresh
-                        && self.duplicate_check_due(uid)
-                        && let Some(resource) = obj.resource()
+                        && let Some(desired) = desired
+                        && self.duplicate_check_due(desired.uid)
                     {
-                        let desired = Desired { uid, default_name, imported: false, resource, refs };
                         let owned = self
                             .kind
-                            .find_owned(cloud, &desired)
+                            .find_owned(cloud, desired)
                             .await
                             .map_err(|e| error_outcome(&e, "look for duplicates"))?;
                         let removed = self.remove_duplicates(obj, env, cloud, &id, &owned).await?;
@@ -566,11 +547,10 @@ where
         }
         let (found, how) = if let Some(import) = obj.import() {
             (Some(self.import::<O>(cloud, import).await?), "Imported")
-        } else if let Some(resource) = obj.resource()
+        } else if let Some(desired) = desired
             && let Some(pending) = status.pending_create.clone()
         {
-            let desired = Desired { uid, default_name, imported: false, resource, refs };
-            let owned = match self.kind.find_owned(cloud, &desired).await {
+            let owned = match self.kind.find_owned(cloud, desired).await {
                 Ok(v) => v,
                 Err(e) => {
                     // No answer is not an empty answer: the wait starts again.
@@ -643,7 +623,7 @@ where
         cloud: &K::Cloud,
         import: &terrane_api::Import<K::Filter>,
     ) -> Result<K::Remote, Outcome> {
-        let matches = match (&import.id, &import.filter) {
+        let mut matches = match (&import.id, &import.filter) {
             (Some(id), _) => match self.kind.get(cloud, id, Freshness::Fresh).await {
                 Ok(Some(r)) => vec![r],
                 Ok(None) => Vec::new(),
@@ -661,7 +641,6 @@ where
             (None, None) => "import".to_string(),
         };
         let n = matches.len();
-        let mut matches = matches;
         if n == 1
             && let Some(r) = matches.pop()
         {

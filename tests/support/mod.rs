@@ -217,40 +217,31 @@ async fn teardown_all(env: &Env) {
         }};
     }
     use terrane_api::*;
-    delete_all!(
-        RecordSet,
-        Zone,
-        Server,
-        Volume,
-        KeyPair,
-        Image,
-        Flavor,
-        FloatingIP,
-        Port,
-        RouterInterface,
-        Router,
-        SecurityGroup,
-        Subnet,
-        Network
-    );
+    // Dependents first, so the namespace empties in the order Terrane deletes.
+    macro_rules! every_kind {
+        ($m:ident) => {
+            $m!(
+                RecordSet,
+                Zone,
+                Server,
+                Volume,
+                KeyPair,
+                Image,
+                Flavor,
+                FloatingIP,
+                Port,
+                RouterInterface,
+                Router,
+                SecurityGroup,
+                Subnet,
+                Network
+            )
+        };
+    }
+    every_kind!(delete_all);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let left = count_all!(
-            RecordSet,
-            Zone,
-            Server,
-            Volume,
-            KeyPair,
-            Image,
-            Flavor,
-            FloatingIP,
-            Port,
-            RouterInterface,
-            Router,
-            SecurityGroup,
-            Subnet,
-            Network
-        );
+        let left = every_kind!(count_all);
         if left == 0 {
             return;
         }
