@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-mod controller;
-mod crds;
-mod reconciler;
+use terrane::{controller, generate};
 
 /// Terrane: Git-driven cloud infrastructure.
 #[derive(Parser)]
@@ -25,6 +23,11 @@ enum Command {
     /// Write the CRD YAML of every kind (default: crds/yaml).
     Crds {
         #[arg(long, default_value = "crds/yaml")]
+        out: PathBuf,
+    },
+    /// Write the controller's RBAC rules for every kind (default: deploy/base/rbac.yaml).
+    Rbac {
+        #[arg(long, default_value = "deploy/base/rbac.yaml")]
         out: PathBuf,
     },
     /// Run the controller against the cluster of the current kubeconfig or service account.
@@ -73,9 +76,19 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     init_tracing(&cli.log_format);
     match cli.command {
-        Command::Crds { out } => match crds::write(&out) {
+        Command::Crds { out } => match generate::write_crds(&out) {
             Ok(names) => {
                 println!("wrote {} CRDs to {}", names.len(), out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Rbac { out } => match generate::write_rbac(&out) {
+            Ok(()) => {
+                println!("wrote {}", out.display());
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -25,6 +25,16 @@ fn checked_in_crds_are_up_to_date() {
     let _ = std::fs::remove_dir_all(fresh);
 }
 
+#[test]
+fn checked_in_rbac_is_up_to_date_and_covers_every_kind() {
+    let have = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base/rbac.yaml"))
+        .expect("deploy/base/rbac.yaml");
+    assert!(have == terrane::generate::rendered_rbac(), "deploy/base/rbac.yaml is stale: run `cargo run -- rbac`");
+    for kind in terrane::kinds::all() {
+        assert!(have.contains(&format!("{}/status", kind.plural)), "the controller may write {}/status", kind.plural);
+    }
+}
+
 #[tokio::test]
 async fn every_crd_is_accepted_by_the_real_apiserver() {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -33,7 +43,7 @@ async fn every_crd_is_accepted_by_the_real_apiserver() {
     let cluster = terrane_testground::KubeCluster::shared().await.expect("ground kube-apiserver");
     let client = cluster.client().await.expect("client");
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in terrane_api::crds() {
+    for crd in terrane::kinds::crds() {
         let name = crd.metadata.name.clone().unwrap_or_default();
         api.patch(&name, &PatchParams::apply("terrane-crd-test").force(), &Patch::Apply(&crd))
             .await

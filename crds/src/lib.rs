@@ -41,29 +41,5 @@ pub use subnet::*;
 pub use volume::*;
 pub use zone::*;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
-
 pub const GROUP: &str = "terrane.dev";
 pub const VERSION: &str = "v1alpha1";
-
-/// Every CRD of the API, in a stable order.
-pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![
-        ProviderConfig::crd(),
-        Network::crd(),
-        Subnet::crd(),
-        Router::crd(),
-        RouterInterface::crd(),
-        SecurityGroup::crd(),
-        Port::crd(),
-        FloatingIP::crd(),
-        Zone::crd(),
-        RecordSet::crd(),
-        Flavor::crd(),
-        Image::crd(),
-        KeyPair::crd(),
-        Volume::crd(),
-        Server::crd(),
-    ]
-}

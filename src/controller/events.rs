@@ -13,7 +13,7 @@ use k8s_openapi::api::events::v1::{Event, EventSeries};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use tokio::sync::Mutex;
+use std::sync::Mutex;
 
 use crate::reconciler::Event as TerraneEvent;
 
@@ -53,13 +53,19 @@ impl EventRecorder {
             note: note.clone(),
         };
         let now = Timestamp::now();
-        let mut recent = self.recent.lock().await;
-        recent.retain(|_, (at, _)| at.elapsed() < SERIES_WINDOW);
-        if let Some((_, earlier)) = recent.get_mut(&key) {
-            let count = earlier.series.as_ref().map(|s| s.count + 1).unwrap_or(2);
-            earlier.series = Some(EventSeries { count, last_observed_time: MicroTime(now) });
-            let name = earlier.metadata.name.clone().unwrap_or_default();
-            let patch = serde_json::json!({ "series": earlier.series });
+        // The lock covers the map only, never an HTTP call: Events of other
+        // objects do not wait behind this one's round trip.
+        let repeat = {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            recent.retain(|_, (at, _)| at.elapsed() < SERIES_WINDOW);
+            recent.get_mut(&key).map(|(_, earlier)| {
+                let count = earlier.series.as_ref().map(|s| s.count + 1).unwrap_or(2);
+                earlier.series = Some(EventSeries { count, last_observed_time: MicroTime(now) });
+                (earlier.metadata.name.clone().unwrap_or_default(), earlier.series.clone())
+            })
+        };
+        if let Some((name, series)) = repeat {
+            let patch = serde_json::json!({ "series": series });
             return api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.map(|_| ());
         }
         let event = Event {
@@ -84,7 +90,7 @@ impl EventRecorder {
             ..Default::default()
         };
         let created = api.create(&PostParams::default(), &event).await?;
-        recent.insert(key, (Instant::now(), created));
+        self.recent.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (Instant::now(), created));
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
@@ -17,7 +17,7 @@ use tracing::{Instrument, info_span, warn};
 
 use super::env::{KubeEnv, Shared};
 use super::finalizers;
-use super::metrics::{Metrics, ReconcileLabels};
+use super::metrics::{KindLabels, Metrics, ReconcileLabels};
 use crate::reconciler::{Next, Outcome, Reconciler};
 
 pub const FINALIZER: &str = "terrane.dev/cleanup";
@@ -34,6 +34,11 @@ pub struct Timing {
     /// How long a create that got no answer is looked for by its marker
     /// before another is sent: twice the cloud request timeout.
     pub unanswered_create_wait: Duration,
+    /// The safety re-check of an object waiting on another (woken by a watch first).
+    pub await_change_max: Duration,
+    /// After a start, a Ready object's first drift check comes at a random
+    /// point within this, so that new and changed objects go first.
+    pub startup_spread: Duration,
 }
 
 impl Timing {
@@ -46,6 +51,8 @@ impl Timing {
             retry_min: Duration::from_secs(2),
             retry_max: Duration::from_secs(300).min(resync).max(Duration::from_secs(2)),
             unanswered_create_wait: cloud_timeout.saturating_mul(2),
+            await_change_max: Duration::from_secs(30),
+            startup_spread: (resync / 2).min(Duration::from_secs(60)),
         }
     }
 }
@@ -56,6 +63,8 @@ struct KindContext<K> {
     metrics: Arc<Metrics>,
     timing: Timing,
     attempts: Mutex<HashMap<String, (Next, u32)>>,
+    /// Objects (by UID) reconciled since this process started.
+    seen: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Doubling delay from `min` capped at `max`, with up to 20 % jitter.
@@ -82,6 +91,10 @@ impl<K> KindContext<K> {
         match next {
             Next::Poll => step(Next::Poll, self.timing.poll_min, self.timing.poll_max),
             Next::Retry => step(Next::Retry, self.timing.retry_min, self.timing.retry_max),
+            Next::AwaitChange => {
+                attempts.remove(key);
+                Action::requeue(self.timing.await_change_max)
+            }
             Next::Resync | Next::Stalled => {
                 attempts.remove(key);
                 let jitter = rand::rng().random_range(0.0..0.1);
@@ -104,6 +117,20 @@ pub enum ControllerError {
     Read(#[source] kube::Error),
 }
 
+impl<K> KindContext<K> {
+    /// At the first sight of an object since the start: a Ready object in
+    /// sync with its spec waits a random part of the startup spread, so that
+    /// objects with work to do go first.
+    fn defer_at_start<O: ManagedObject>(&self, obj: &O) -> Option<Duration> {
+        let uid = obj.meta().uid.clone().unwrap_or_default();
+        let first = self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(uid);
+        let in_sync = obj.meta().deletion_timestamp.is_none()
+            && obj.status().is_some_and(|s| s.is_ready() && s.observed_generation == obj.meta().generation);
+        (first && in_sync && !self.timing.startup_spread.is_zero())
+            .then(|| self.timing.startup_spread.mul_f64(rand::rng().random_range(0.0..1.0)))
+    }
+}
+
 fn api_of<O: ManagedObject, K>(ctx: &KindContext<K>, obj: &O) -> Api<O> {
     Api::namespaced(ctx.shared.client.clone(), &obj.namespace().unwrap_or_default())
 }
@@ -114,12 +141,21 @@ where
     K: ExternalKind<Cloud = CloudClient>,
 {
     let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
-    // The watch cache may not have seen the status this controller wrote a
-    // moment ago (a new cloud ID); acting on it could create twice.
-    let Some(fresh) = api_of(&ctx, obj.as_ref()).get_opt(&obj.name_any()).await.map_err(ControllerError::Read)? else {
-        return Ok(Action::await_change());
+    ctx.shared.caches.ready().await;
+    if let Some(delay) = ctx.defer_at_start(obj.as_ref()) {
+        return Ok(Action::requeue(delay));
+    }
+    // The cached copy may not hold the status this process wrote a moment
+    // ago (a new cloud ID); acting on it could create twice. Read it again
+    // unless it is at least as new as that write.
+    let obj = if ctx.shared.is_current(obj.as_ref()) {
+        obj
+    } else {
+        match api_of(&ctx, obj.as_ref()).get_opt(&obj.name_any()).await.map_err(ControllerError::Read)? {
+            Some(fresh) => Arc::new(fresh),
+            None => return Ok(Action::await_change()),
+        }
     };
-    let obj = Arc::new(fresh);
     let env = KubeEnv { shared: ctx.shared.clone() };
     let has_finalizer = obj.finalizers().iter().any(|f| f == FINALIZER);
     let outcome: Outcome = if obj.meta().deletion_timestamp.is_some() {
@@ -189,27 +225,39 @@ pub async fn run<O, K>(
         None => Api::<O>::all(shared.client.clone()),
     };
     let ctx = Arc::new(KindContext {
-        reconciler: Reconciler::new(kind, timing.resync.as_secs(), timing.unanswered_create_wait),
+        reconciler: Reconciler::new(kind, timing.resync, timing.unanswered_create_wait),
         shared,
         metrics,
         timing,
         attempts: Mutex::new(HashMap::new()),
+        seen: Mutex::new(Default::default()),
     });
     let (reader, writer) = reflector::store();
+    let (wake, woken) = futures::channel::mpsc::unbounded();
+    ctx.shared.caches.register::<O>(reader.clone(), wake);
+    let caches = ctx.shared.caches.clone();
     // Status writes (every reconcile stores status) must not trigger another
     // reconcile: only spec (generation), deletion and finalizer changes do.
     let changes = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
         .reflect(writer)
+        .inspect(move |event| {
+            if let Ok(event) = event {
+                caches.on_event(event);
+            }
+        })
         .applied_objects()
         .predicate_filter(spec_or_lifecycle::<O>, Default::default());
     Controller::for_stream(changes, reader)
+        .reconcile_on(woken)
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
         .run(
             |obj: Arc<O>, ctx: Arc<KindContext<K>>| {
                 let span = info_span!("reconcile", kind = O::KIND, namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any());
-                reconcile::<O, K>(obj, ctx).instrument(span)
+                let histogram = ctx.metrics.reconcile_duration.get_or_create(&KindLabels { kind: O::KIND.into() }).clone();
+                let started = std::time::Instant::now();
+                reconcile::<O, K>(obj, ctx).instrument(span).inspect(move |_| histogram.observe(started.elapsed().as_secs_f64()))
             },
             error_policy::<O, K>,
             ctx,

@@ -17,6 +17,11 @@ pub struct ReconcileLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub service: String,
     pub method: String,
@@ -36,6 +41,8 @@ pub struct Metrics {
     pub reconciles: Family<ReconcileLabels, Counter>,
     /// `terrane_reconcile_errors_total{kind, reason}`.
     pub errors: Family<ReconcileLabels, Counter>,
+    /// `terrane_reconcile_duration_seconds{kind}`.
+    pub reconcile_duration: Family<KindLabels, Histogram>,
     /// `terrane_cloud_requests_total{service, method, status}`.
     pub cloud_requests: Family<RequestLabels, Counter>,
     /// `terrane_cloud_request_duration_seconds{service, method}`.
@@ -48,18 +55,26 @@ impl Metrics {
         let reconciles = Family::<ReconcileLabels, Counter>::default();
         let errors = Family::<ReconcileLabels, Counter>::default();
         let cloud_requests = Family::<RequestLabels, Counter>::default();
+        let reconcile_duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 16))
+        });
         let cloud_latency = Family::<LatencyLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.01, 2.0, 12))
         });
         registry.register("reconciles", "Reconciles by kind and resulting Ready reason", reconciles.clone());
         registry.register("reconcile_errors", "Reconciles that ended in an error, by kind and reason", errors.clone());
         registry.register(
+            "reconcile_duration_seconds",
+            "Time one reconcile takes, by kind",
+            reconcile_duration.clone(),
+        );
+        registry.register(
             "cloud_requests",
             "HTTP requests sent to the cloud, by service, method and status (0: no answer)",
             cloud_requests.clone(),
         );
         registry.register("cloud_request_duration_seconds", "Latency of cloud requests", cloud_latency.clone());
-        Arc::new(Self { registry, reconciles, errors, cloud_requests, cloud_latency })
+        Arc::new(Self { registry, reconciles, errors, reconcile_duration, cloud_requests, cloud_latency })
     }
 
     pub fn encode(&self) -> String {

@@ -1,5 +1,6 @@
 //! `terrane controller`: the Kubernetes driver of the generic reconciler.
 
+mod cache;
 mod env;
 mod events;
 mod finalizers;
@@ -9,22 +10,13 @@ mod kind;
 mod leader;
 pub mod metrics;
 mod provider_config;
-mod refs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use terrane_api::{
-    Flavor, FloatingIP, Image, KeyPair, Network, Port, RecordSet, Router, RouterInterface, SecurityGroup, Server,
-    Subnet, Volume, Zone,
-};
 use terrane_openstack::OpenStackConnector;
-use terrane_openstack::kinds::{
-    FlavorKind, FloatingIpKind, ImageKind, KeyPairKind, NetworkKind, PortKind, RecordSetKind, RouterInterfaceKind,
-    RouterKind, SecurityGroupKind, ServerKind, SubnetKind, VolumeKind, ZoneKind,
-};
 use tokio::sync::watch;
 
 pub use kind::Timing;
@@ -72,10 +64,14 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
         None => None,
     };
 
+    let (provider_configs, provider_config_writer) = kube::runtime::reflector::store();
+    let (secrets, secret_writer) = kube::runtime::reflector::store();
     let shared = Arc::new(env::Shared {
         client: client.clone(),
         connector: OpenStackConnector::new(metrics.clone(), options.cloud_timeout),
         recorder: events::EventRecorder::new(client.clone(), options.identity.clone()),
+        caches: cache::Caches::new(provider_configs, secrets),
+        written: Default::default(),
     });
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -83,36 +79,25 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
     let timing = Timing::new(options.resync, options.cloud_timeout);
     let c = options.concurrency;
     let ns = options.namespace.as_deref();
-    macro_rules! controller {
-        ($api:ty, $kind:expr) => {
-            Box::pin(kind::run::<$api, _>(
-                shared.clone(),
-                $kind,
-                metrics.clone(),
-                timing,
-                c,
-                ns,
-                stopped(stop_rx.clone()),
-            )) as BoxFuture<'_, ()>
+    macro_rules! controllers {
+        ($($api:ident => $provider:ident),* $(,)?) => {
+            vec![$(
+                Box::pin(kind::run::<terrane_api::$api, _>(
+                    shared.clone(),
+                    terrane_openstack::kinds::$provider,
+                    metrics.clone(),
+                    timing,
+                    c,
+                    ns,
+                    stopped(stop_rx.clone()),
+                )) as BoxFuture<'_, ()>,
+            )*]
         };
     }
-    let controllers = futures::future::join_all(vec![
-        controller!(Network, NetworkKind),
-        controller!(Subnet, SubnetKind),
-        controller!(Router, RouterKind),
-        controller!(RouterInterface, RouterInterfaceKind),
-        controller!(SecurityGroup, SecurityGroupKind),
-        controller!(Port, PortKind),
-        controller!(FloatingIP, FloatingIpKind),
-        controller!(Zone, ZoneKind),
-        controller!(RecordSet, RecordSetKind),
-        controller!(Flavor, FlavorKind),
-        controller!(Image, ImageKind),
-        controller!(KeyPair, KeyPairKind),
-        controller!(Volume, VolumeKind),
-        controller!(Server, ServerKind),
-        Box::pin(provider_config::run(shared.clone(), ns, stopped(stop_rx.clone()))),
-    ]);
+    let mut all = crate::for_each_kind!(controllers);
+    all.push(Box::pin(provider_config::run(shared.clone(), ns, provider_config_writer, stopped(stop_rx.clone()))));
+    all.push(Box::pin(provider_config::watch_credentials(shared.clone(), ns, secret_writer, stopped(stop_rx.clone()))));
+    let controllers = futures::future::join_all(all);
     tracing::info!(resync = ?options.resync, "controllers started");
 
     let lost = async {

@@ -12,15 +12,16 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use terrane_api::{ProviderConfig, ProviderConfigStatus, reason};
 use terrane_provider::Connector;
 use tracing::{Instrument, info_span, warn};
 
-use super::env::{Shared, provider_settings};
-use super::{finalizers, refs};
+use super::cache::CREDENTIALS_LABEL;
+use super::env::{Shared, credentials_secret, provider_settings};
+use super::finalizers;
 use crate::reconciler::EnvError;
 
 /// Held by a ProviderConfig and its Secret while managed objects use them.
@@ -55,17 +56,13 @@ async fn reconcile(pc: Arc<ProviderConfig>, shared: Arc<Shared>) -> Result<Actio
     let ns = pc.namespace().unwrap_or_default();
     let name = pc.name_any();
     let client = &shared.client;
-    let users = refs::provider_config_users(client, &ns, &name).await?;
+    let users = shared.caches.provider_config_users(&ns, &name);
     let in_use = !users.is_empty();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let secret_name = &pc.spec.openstack.credentials_secret_ref.name;
-    if let Some(secret) = secrets
-        .get_opt(secret_name)
-        .await
-        .map_err(|source| ProviderConfigError::Kube { what: "reading the Secret".into(), source })?
-    {
+    if let Some(secret) = credentials_secret(&shared, &ns, secret_name).await? {
         // Another ProviderConfig may share the Secret: keep it while any is in use.
-        let shared_use = if in_use { true } else { secret_in_use_elsewhere(client, &ns, &name, secret_name).await? };
+        let shared_use = in_use || secret_in_use_elsewhere(&shared, &ns, &name, secret_name);
         set_in_use(&secrets, &secret, shared_use).await?;
     }
     let configs: Api<ProviderConfig> = Api::namespaced(client.clone(), &ns);
@@ -103,29 +100,18 @@ async fn reconcile(pc: Arc<ProviderConfig>, shared: Arc<Shared>) -> Result<Actio
     })
 }
 
-async fn secret_in_use_elsewhere(
-    client: &kube::Client,
-    ns: &str,
-    this: &str,
-    secret: &str,
-) -> Result<bool, ProviderConfigError> {
-    let configs: Api<ProviderConfig> = Api::namespaced(client.clone(), ns);
-    let list = configs
-        .list(&Default::default())
-        .await
-        .map_err(|source| ProviderConfigError::Kube { what: "listing ProviderConfigs".into(), source })?;
-    for other in
-        list.items.iter().filter(|p| p.name_any() != this && p.spec.openstack.credentials_secret_ref.name == secret)
-    {
-        if !refs::provider_config_users(client, ns, &other.name_any()).await?.is_empty() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+/// True when another ProviderConfig of `ns` naming `secret` is in use.
+fn secret_in_use_elsewhere(shared: &Shared, ns: &str, this: &str, secret: &str) -> bool {
+    shared.caches.provider_configs.state().iter().any(|p| {
+        p.namespace().as_deref() == Some(ns)
+            && p.name_any() != this
+            && p.spec.openstack.credentials_secret_ref.name == secret
+            && !shared.caches.provider_config_users(ns, &p.name_any()).is_empty()
+    })
 }
 
 async fn verify(shared: &Shared, ns: &str, name: &str) -> Result<(), EnvError> {
-    let settings = provider_settings(&shared.client, ns, name).await?;
+    let settings = provider_settings(shared, ns, name).await?;
     let cloud = shared.connector.connect(&settings).await.map_err(EnvError::Credentials)?;
     shared.connector.verify(&cloud).await.map_err(EnvError::Credentials)
 }
@@ -165,17 +151,39 @@ async fn write_status(
         .map_err(|source| ProviderConfigError::Kube { what: "ProviderConfig status".into(), source })
 }
 
-/// Runs until `shutdown` resolves.
+/// Runs until `shutdown` resolves, filling the ProviderConfig store through
+/// `writer`; a change of a ProviderConfig's spec or readiness wakes the
+/// objects using it.
 pub async fn run(
     shared: Arc<Shared>,
     namespace: Option<&str>,
+    writer: reflector::store::Writer<ProviderConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api = match namespace {
         Some(ns) => Api::<ProviderConfig>::namespaced(shared.client.clone(), ns),
         None => Api::<ProviderConfig>::all(shared.client.clone()),
     };
-    Controller::new(api, watcher::Config::default().any_semantic())
+    let caches = shared.caches.clone();
+    let changes = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(writer)
+        .inspect(move |event| {
+            if let Ok(watcher::Event::InitDone) = event {
+                caches.listed("ProviderConfig");
+            }
+            if let Ok(watcher::Event::Apply(pc) | watcher::Event::Delete(pc)) = event {
+                let ready = pc
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                if ready || pc.meta().deletion_timestamp.is_some() {
+                    caches.wake_users(&pc.namespace().unwrap_or_default(), &pc.name_any());
+                }
+            }
+        })
+        .applied_objects();
+    Controller::for_stream(changes, shared.caches.provider_configs.clone())
         .graceful_shutdown_on(shutdown)
         .run(
             |pc: Arc<ProviderConfig>, shared: Arc<Shared>| {
@@ -190,4 +198,30 @@ pub async fn run(
         )
         .for_each(|_| futures::future::ready(()))
         .await;
+}
+
+/// Keeps the credential Secret store filled (only Secrets labelled
+/// [`CREDENTIALS_LABEL`]); a change of their data wakes the objects using them.
+pub async fn watch_credentials(
+    shared: Arc<Shared>,
+    namespace: Option<&str>,
+    writer: reflector::store::Writer<Secret>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api = match namespace {
+        Some(ns) => Api::<Secret>::namespaced(shared.client.clone(), ns),
+        None => Api::<Secret>::all(shared.client.clone()),
+    };
+    let caches = shared.caches.clone();
+    let config = watcher::Config::default().labels(CREDENTIALS_LABEL).any_semantic();
+    let events = watcher(api, config).default_backoff().reflect(writer).for_each(move |event| {
+        if let Ok(event) = &event {
+            caches.on_secret_event(event);
+        }
+        futures::future::ready(())
+    });
+    tokio::select! {
+        _ = events => {},
+        _ = shutdown => {},
+    }
 }

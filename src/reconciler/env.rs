@@ -67,6 +67,10 @@ pub enum Next {
     /// Something is under way (cloud BUILD, waiting on a reference): call
     /// again soon, backing off.
     Poll,
+    /// Waiting on another object (a reference, a referrer's deletion, a
+    /// ProviderConfig): the driver calls again when that object changes, and
+    /// after a safety period in case it missed the change.
+    AwaitChange,
     /// An error that may go away: retry with backoff.
     Retry,
     /// Needs a spec change (or a fix outside): retry only at the resync period.

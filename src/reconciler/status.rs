@@ -1,7 +1,7 @@
 //! Building status conditions (pure).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use terrane_api::{CONDITION_READY, CONDITION_SYNCED, ResourceStatus};
+use terrane_api::{CONDITION_READY, CONDITION_SYNCED, ResourceStatus, reason};
 
 /// The state of one reconcile, as users see it in `Ready` and `Synced`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +14,48 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub fn new(ready: bool, synced: bool, reason: &'static str, message: impl Into<String>) -> Self {
+    fn new(ready: bool, synced: bool, reason: &'static str, message: impl Into<String>) -> Self {
         Self { ready, synced, reason, message: message.into() }
+    }
+
+    /// The cloud object matches the spec.
+    pub fn ready(message: impl Into<String>) -> Self {
+        Self::new(true, true, reason::SUCCESS, message)
+    }
+
+    /// Work under way (the cloud is building, a create is being confirmed).
+    pub fn progressing(message: impl Into<String>) -> Self {
+        Self::new(false, true, reason::PROGRESSING, message)
+    }
+
+    /// Waiting on something to exist or become Ready: not an error.
+    pub fn waiting(message: impl Into<String>) -> Self {
+        Self::new(false, true, reason::WAITING, message)
+    }
+
+    /// The cloud refused for now because of another object's state.
+    pub fn blocked(message: impl Into<String>) -> Self {
+        Self::new(false, false, reason::WAITING, message)
+    }
+
+    /// A failure that may go away by itself.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::new(false, false, reason::TRANSIENT_ERROR, message)
+    }
+
+    /// The spec asks for something impossible: a user must change it.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(false, false, reason::INVALID_CONFIGURATION, message)
+    }
+
+    /// The cloud object is broken or gone in a way Terrane cannot repair.
+    pub fn unrecoverable(message: impl Into<String>) -> Self {
+        Self::new(false, false, reason::UNRECOVERABLE, message)
+    }
+
+    /// Deletion under way or done.
+    pub fn deleting(message: impl Into<String>) -> Self {
+        Self::new(false, true, reason::DELETING, message)
     }
 }
 
@@ -67,13 +107,13 @@ mod tests {
     #[test]
     fn transition_time_moves_only_on_flip() {
         let mut s = ResourceStatus::default();
-        apply(&mut s, &Verdict::new(false, true, "Progressing", "creating"), Some(1));
+        apply(&mut s, &Verdict::progressing("creating"), Some(1));
         let first = s.condition("Ready").map(|c| c.last_transition_time.clone());
-        apply(&mut s, &Verdict::new(false, false, "TransientError", "503"), Some(1));
+        apply(&mut s, &Verdict::transient("503"), Some(1));
         assert_eq!(s.condition("Ready").map(|c| c.last_transition_time.clone()), first);
         assert_eq!(s.condition("Ready").map(|c| c.reason.as_str()), Some("TransientError"));
         assert_eq!(s.condition("Synced").map(|c| c.status.as_str()), Some("False"));
-        apply(&mut s, &Verdict::new(true, true, "Success", "in sync"), Some(2));
+        apply(&mut s, &Verdict::ready("in sync"), Some(2));
         assert!(s.is_ready());
         assert_eq!(s.condition("Synced").map(|c| (c.status.as_str(), c.reason.as_str())), Some(("True", "Success")));
         assert_eq!(s.observed_generation, Some(2));

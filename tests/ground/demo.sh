@@ -20,21 +20,21 @@ stop_daemon terrane-controller
 start_daemon terrane-controller "$CARGO_TARGET_DIR/debug/terrane" controller --metrics-addr 127.0.0.1:9464
 log "controller running (log: $LOG_DIR/terrane-controller.log, metrics: http://127.0.0.1:9464/metrics)"
 
-# demo NAMESPACE EXAMPLE KINDS: apply one example into its own namespace and wait for it.
+# demo NAMESPACE EXAMPLE: apply one example into its own namespace and wait
+# until every Terrane object of the namespace (category `terrane`) is Ready.
 demo() {
-  local ns="$1" example="$2" kinds="$3" t0
+  local ns="$1" example="$2" t0
   "$KUBECTL" create namespace "$ns" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
   "$KUBECTL" -n "$ns" create secret generic cloud-credentials --from-file=clouds.yaml="$GROUND_DIR/clouds.yaml" \
     --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
   t0=$(date +%s)
   "$KUBECTL" -n "$ns" apply -f "$ROOT/deploy/examples/provider-config.yaml" -f "$ROOT/deploy/examples/$example"
-  "$KUBECTL" -n "$ns" wait --for=condition=Ready --timeout=300s "$kinds" --all >/dev/null
+  "$KUBECTL" -n "$ns" wait --for=condition=Ready --timeout=300s terrane --all >/dev/null
   log "$example: every object Ready in $(( $(date +%s) - t0 ))s"
   "$KUBECTL" -n "$ns" get terrane
 }
-NET_KINDS=networks,subnets,routers,routerinterfaces,securitygroups,ports,floatingips
-demo "$NS" networking.yaml "$NET_KINDS"
-demo "$WEB_NS" web-tier.yaml "$NET_KINDS,flavors,images,keypairs,servers,zones,recordsets"
+demo "$NS" networking.yaml
+demo "$WEB_NS" web-tier.yaml
 cat <<MSG
 
 Try:  eval "\$(tests/ground/ground.sh env)"; kubectl -n $WEB_NS get terrane

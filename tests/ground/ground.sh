@@ -61,8 +61,8 @@ case "${1:-}" in
     stop_daemon terrane-controller
     cd "$ROOT"
     cargo fmt --all -- --check
-    cargo clippy --workspace --all-targets -q -- -D warnings
-    cargo test --workspace --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
+    cargo clippy --workspace --all-targets --all-features -q -- -D warnings
+    cargo test --workspace --features failpoints --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
     ;;
   demo)
     up

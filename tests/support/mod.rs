@@ -48,6 +48,10 @@ impl ControllerProcess {
             .stdout(file)
             .stderr(err);
         for (k, v) in extra_env {
+            assert!(
+                *k != "TERRANE_FAILPOINT" || cfg!(feature = "failpoints"),
+                "crash tests need the test build: cargo test --features failpoints (tests/ground/ground.sh test does)"
+            );
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start terrane controller");
@@ -88,7 +92,7 @@ pub struct Env {
 
 pub async fn install_crds(client: &kube::Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in terrane_api::crds() {
+    for crd in terrane::kinds::crds() {
         let name = crd.name_any();
         api.patch(&name, &PatchParams::apply("terrane-tests").force(), &Patch::Apply(&crd))
             .await
@@ -204,44 +208,20 @@ impl Env {
 }
 
 async fn teardown_all(env: &Env) {
-    macro_rules! delete_all {
-        ($($t:ty),*) => {{
-            $(let _ = env.api::<$t>().delete_collection(&DeleteParams::default(), &ListParams::default()).await;)*
-        }};
+    // Dependents first (the kinds table in reverse), so the namespace empties
+    // in the order Terrane deletes.
+    let client = env.ns.client.clone();
+    let apis: Vec<_> =
+        terrane::kinds::all().into_iter().rev().map(|k| terrane_api(&client, &env.ns.name, k.kind)).collect();
+    for api in &apis {
+        let _ = api.delete_collection(&DeleteParams::default(), &ListParams::default()).await;
     }
-    macro_rules! count_all {
-        ($($t:ty),*) => {{
-            let mut n = 0;
-            $(n += env.api::<$t>().list(&ListParams::default()).await.map(|l| l.items.len()).unwrap_or(0);)*
-            n
-        }};
-    }
-    use terrane_api::*;
-    // Dependents first, so the namespace empties in the order Terrane deletes.
-    macro_rules! every_kind {
-        ($m:ident) => {
-            $m!(
-                RecordSet,
-                Zone,
-                Server,
-                Volume,
-                KeyPair,
-                Image,
-                Flavor,
-                FloatingIP,
-                Port,
-                RouterInterface,
-                Router,
-                SecurityGroup,
-                Subnet,
-                Network
-            )
-        };
-    }
-    every_kind!(delete_all);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let left = every_kind!(count_all);
+        let mut left = 0;
+        for api in &apis {
+            left += api.list(&ListParams::default()).await.map(|l| l.items.len()).unwrap_or(0);
+        }
         if left == 0 {
             return;
         }
@@ -252,7 +232,7 @@ async fn teardown_all(env: &Env) {
 
 /// A dynamic API for Terrane kind `kind` in namespace `ns`, its plural taken from the CRDs.
 pub fn terrane_api(client: &kube::Client, ns: &str, kind: &str) -> Api<kube::api::DynamicObject> {
-    let crd = terrane_api::crds()
+    let crd = terrane::kinds::crds()
         .into_iter()
         .find(|c| c.spec.names.kind == kind)
         .unwrap_or_else(|| panic!("no CRD for {kind}"));

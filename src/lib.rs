@@ -1,0 +1,11 @@
+//! Terrane: Git-driven cloud infrastructure.
+//!
+//! [`reconciler`] is the generic reconciler every kind runs through,
+//! independent of Kubernetes; [`controller`] drives it from a cluster;
+//! [`kinds`] is the one table of managed kinds; [`generate`] writes the CRD
+//! and RBAC YAML derived from it.
+
+pub mod controller;
+pub mod generate;
+pub mod kinds;
+pub mod reconciler;
