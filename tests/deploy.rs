@@ -55,7 +55,10 @@ async fn base_applies_and_its_rbac_runs_the_controller_with_least_privilege() {
     let sa_client = kube::Client::try_from(sa_config).expect("client");
     for (verb, resource, allowed) in [
         ("get", "secrets", true),
-        ("list", "secrets", false),
+        // The credentials watch (restricted to labelled Secrets by its selector).
+        ("list", "secrets", true),
+        ("delete", "secrets", false),
+        ("update", "secrets", false),
         ("delete", "networks", false),
         ("patch", "networks", true),
     ] {
