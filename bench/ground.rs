@@ -15,7 +15,7 @@
 //! * edit: 100 description edits; from the PATCH to the `Updated` Event
 //!   (written right after the cloud call returns), minus the mean duration
 //!   of the cloud PUT.
-//! * memory: controller RSS with 0, 1,000 and 5,000 Networks in its
+//! * memory: controller RSS with 0, 1,000 and 5,000 (or 0 and N) Networks in its
 //!   namespace that wait for a ProviderConfig that does not exist (no cloud
 //!   load; the store, the queue and the status writes are what grows).
 
@@ -52,7 +52,7 @@ fn main() {
             edit_to_cloud(n.unwrap_or(100)).await;
         }
         if part == "all" || part == "memory" {
-            memory().await;
+            memory(n.map(|n| vec![n]).unwrap_or_else(|| vec![1000, 5000])).await;
         }
     });
 }
@@ -359,14 +359,14 @@ fn rss_mib(pid: u32) -> f64 {
     kib / 1024.0
 }
 
-async fn memory() {
+async fn memory(steps: Vec<usize>) {
     let mut env = Env::without_controller("bench-memory").await;
     env.start_controller_with(&[], &["--resync-seconds", "600"]);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = env.controller.as_ref().map(|c| c.pid()).unwrap_or_default();
     let mut points = vec![(0usize, rss_mib(pid))];
     let mut made = 0;
-    for target in [1000usize, 5000] {
+    for target in steps {
         let api = env.api::<Network>();
         futures::stream::iter(made..target)
             .map(|i| {
