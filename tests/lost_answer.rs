@@ -16,10 +16,10 @@ use terrane_api::*;
 use terrane_openstack::Service;
 use terrane_openstack::rest::NOVA;
 
-/// How long the API process stays frozen: past the controller's 5 s request
+/// How long the API process stays frozen: past the controller's 8 s request
 /// timeout, and below the 30 s timeout of the other tests' controllers.
 const PAUSE: Duration = Duration::from_secs(12);
-const TIMEOUT_ARGS: [&str; 2] = ["--cloud-timeout-seconds", "5"];
+const TIMEOUT_ARGS: [&str; 2] = ["--cloud-timeout-seconds", "8"];
 
 async fn tagged_servers(env: &Env, uid: &str) -> Vec<String> {
     let r = NOVA.get(&env.cloud, &format!("/servers/detail?tags=terrane-uid:{uid}")).await.expect("Nova answers");
@@ -102,8 +102,8 @@ async fn a_server_create_whose_answer_is_lost_makes_exactly_one_server() {
         vec![id_of(&vm)],
         "1. exactly one server (nova-api frozen {paused:?}), the one in status.id"
     );
-    // Past the controller's wait (2 × 5 s) and two resyncs: still one.
-    tokio::time::sleep(Duration::from_secs(14)).await;
+    // Past the controller's wait (2 × 8 s) and two resyncs: still one.
+    tokio::time::sleep(Duration::from_secs(18)).await;
     assert_eq!(
         tagged_servers(&env, &uid).await,
         vec![id_of(&vm)],
@@ -131,7 +131,7 @@ async fn a_network_create_whose_answer_is_lost_makes_exactly_one_network() {
         vec![id_of(&n)],
         "1. exactly one network (neutron-server frozen {paused:?})"
     );
-    tokio::time::sleep(Duration::from_secs(14)).await;
+    tokio::time::sleep(Duration::from_secs(18)).await;
     assert_eq!(marked_networks(&env, &uid).await, vec![id_of(&n)], "2. still exactly one after the wait has passed");
     let events = env.events("n").await;
     assert!(events.iter().any(|e| e.starts_with("Adopted")), "3. the late create was adopted: {events:?}");

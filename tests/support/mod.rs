@@ -157,7 +157,8 @@ impl Env {
     /// What the running controller's `/metrics` says.
     pub async fn controller_metrics(&self) -> Option<ControllerMetrics> {
         let log = self.controller.as_ref()?.log_text();
-        let line = log.lines().find(|l| l.contains("serving /metrics"))?;
+        // The log is appended to across restarts: the last start is the running one.
+        let line = log.lines().rev().find(|l| l.contains("serving /metrics"))?;
         let clean: String = line.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
         let port: u16 = clean
             .split("127.0.0.1:")

@@ -10,6 +10,15 @@ pub enum TerminalReason {
     Unrecoverable,
 }
 
+impl TerminalReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidConfiguration => "InvalidConfiguration",
+            Self::Unrecoverable => "Unrecoverable",
+        }
+    }
+}
+
 /// An error of a provider call. Messages are for people: they name the field
 /// or the cloud object, and never contain a credential.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +62,17 @@ impl ProviderError {
 
     pub fn unrecoverable(message: impl Into<String>) -> Self {
         Self::Terminal { reason: TerminalReason::Unrecoverable, message: message.into() }
+    }
+
+    /// The category's name, used as condition reason and Event reason.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Transient(_) | Self::OutcomeUnknown(_) => "TransientError",
+            Self::Waiting(_) => "Waiting",
+            Self::Terminal { reason, .. } => reason.as_str(),
+            Self::NotFound(_) => "NotFound",
+            Self::Conflict(_) => "Conflict",
+        }
     }
 
     /// True when retrying later may succeed without a spec change.

@@ -203,7 +203,6 @@ pub struct CloudClient {
     limiter: RateLimiter,
     observer: Arc<dyn RequestObserver>,
     options: ClientOptions,
-    lists: crate::list_cache::ListCache,
 }
 
 impl std::fmt::Debug for CloudClient {
@@ -232,13 +231,7 @@ impl CloudClient {
             refused: Mutex::new(None),
             observer,
             options,
-            lists: Default::default(),
         })
-    }
-
-    /// The lists drift checks read (see [`crate::list_cache`]).
-    pub fn lists(&self) -> &crate::list_cache::ListCache {
-        &self.lists
     }
 
     pub fn cloud(&self) -> &CloudConfig {

@@ -102,10 +102,6 @@ impl FakeCloud {
         self.objects.lock().unwrap().len()
     }
 
-    pub fn last_get(&self) -> String {
-        self.calls.lock().unwrap().iter().rev().find(|c| c.starts_with("get ")).cloned().unwrap_or_default()
-    }
-
     pub fn calls_of(&self, prefix: &str) -> usize {
         self.calls.lock().unwrap().iter().filter(|c| c.starts_with(prefix)).count()
     }
@@ -126,8 +122,8 @@ impl ExternalKind for FakeKind {
     type Filter = WidgetFilter;
     type Remote = RemoteWidget;
 
-    async fn get(&self, c: &FakeCloud, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteWidget>> {
-        c.log(format!("get {id} {freshness:?}"));
+    async fn get(&self, c: &FakeCloud, id: &str, _: Freshness) -> ProviderResult<Option<RemoteWidget>> {
+        c.log(format!("get {id}"));
         Ok(c.objects.lock().unwrap().get(id).cloned())
     }
 
@@ -137,12 +133,7 @@ impl ExternalKind for FakeKind {
         Ok(all.values().filter(|w| f.name.as_ref().is_none_or(|n| *n == w.name)).cloned().collect())
     }
 
-    async fn find_owned(
-        &self,
-        c: &FakeCloud,
-        d: &Desired<'_, WidgetResource>,
-        _: Freshness,
-    ) -> ProviderResult<Vec<RemoteWidget>> {
+    async fn find_owned(&self, c: &FakeCloud, d: &Desired<'_, WidgetResource>) -> ProviderResult<Vec<RemoteWidget>> {
         c.log("find_owned".into());
         Ok(c.objects.lock().unwrap().values().filter(|w| w.marker == d.uid).cloned().collect())
     }

@@ -89,8 +89,8 @@ impl ExternalKind for RecordSetKind {
     type Filter = RecordSetFilter;
     type Remote = RemoteRecordSet;
 
-    async fn get(&self, c: &CloudClient, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteRecordSet>> {
-        RECORDSETS.get_with(c, id, freshness).await
+    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteRecordSet>> {
+        RECORDSETS.get(c, id).await
     }
 
     async fn find(&self, c: &CloudClient, f: &RecordSetFilter) -> ProviderResult<Vec<RemoteRecordSet>> {
@@ -104,9 +104,8 @@ impl ExternalKind for RecordSetKind {
         &self,
         c: &CloudClient,
         d: &Desired<'_, RecordSetResource>,
-        freshness: Freshness,
     ) -> ProviderResult<Vec<RemoteRecordSet>> {
-        RECORDSETS.find_owned(c, d.uid, freshness).await
+        RECORDSETS.find_owned(c, d.uid).await
     }
 
     fn id(&self, r: &RemoteRecordSet) -> String {

@@ -11,7 +11,6 @@ use terrane_api::{VolumeFilter, VolumeResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
 
 use crate::CloudClient;
-use crate::list_cache::cached_item;
 use crate::query::{encode, put_opt};
 use crate::rest::CINDER;
 
@@ -45,13 +44,6 @@ async fn list(c: &CloudClient, query: &str) -> ProviderResult<Vec<RemoteVolume>>
     CINDER.parse(all["volumes"].clone(), "volumes")
 }
 
-const VOLUMES: &str = "cinder:volumes";
-
-/// Every volume of the project, page by page, for drift checks.
-async fn listing(c: &CloudClient) -> ProviderResult<Vec<(String, serde_json::Value)>> {
-    CINDER.list_all(c, "/volumes/detail", "volumes", "/id").await
-}
-
 pub struct VolumeKind;
 
 #[async_trait]
@@ -61,10 +53,7 @@ impl ExternalKind for VolumeKind {
     type Filter = VolumeFilter;
     type Remote = RemoteVolume;
 
-    async fn get(&self, c: &CloudClient, id: &str, f: Freshness) -> ProviderResult<Option<RemoteVolume>> {
-        if let Some(v) = cached_item(c, f, VOLUMES, id, || listing(c)).await? {
-            return CINDER.parse(v, "volume").map(Some);
-        }
+    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteVolume>> {
         CINDER
             .get_opt(c, &format!("/volumes/{id}"))
             .await?
@@ -77,12 +66,7 @@ impl ExternalKind for VolumeKind {
         Ok(list(c, &q).await?.into_iter().filter(|v| f.name.is_none() || v.name == f.name).collect())
     }
 
-    async fn find_owned(
-        &self,
-        c: &CloudClient,
-        d: &Desired<'_, VolumeResource>,
-        _: Freshness,
-    ) -> ProviderResult<Vec<RemoteVolume>> {
+    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, VolumeResource>) -> ProviderResult<Vec<RemoteVolume>> {
         let filter = json!({ OWNER_KEY: d.uid }).to_string();
         let found = list(c, &format!("?metadata={}", encode(&filter))).await?;
         Ok(found
