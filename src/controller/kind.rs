@@ -145,10 +145,13 @@ where
     if let Some(delay) = ctx.defer_at_start(obj.as_ref()) {
         return Ok(Action::requeue(delay));
     }
-    // The cached copy may not hold the status this process wrote a moment
-    // ago (a new cloud ID); acting on it could create twice. Read it again
-    // unless it is at least as new as that write.
-    let obj = if ctx.shared.is_current(obj.as_ref()) {
+    // The cached copy may not hold the last status written (a new cloud ID,
+    // by this process a moment ago or by a previous leader); acting on it
+    // could create twice. So an object without a cloud ID (one a create may
+    // follow for) is always read again, and so is one whose cached copy is
+    // older than this process's last write to it.
+    let has_id = obj.status().is_some_and(|s| s.id.is_some());
+    let obj = if has_id && ctx.shared.is_current(obj.as_ref()) {
         obj
     } else {
         match api_of(&ctx, obj.as_ref()).get_opt(&obj.name_any()).await.map_err(ControllerError::Read)? {
