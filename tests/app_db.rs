@@ -121,7 +121,9 @@ async fn a_server_on_a_network_without_subnet_waits_for_it() {
     create(&env.api::<terrane_api::Network>(), terrane_obj("Network", "n", json!({"resource": {}}))).await;
     let servers = env.api::<terrane_api::Server>();
     create(&servers, terrane_obj("Server", "vm", json!({"resource": {"flavorRef": {"name": "tiny"}, "imageRef": {"name": "os"}, "networks": [{"networkRef": {"name": "n"}}]}}))).await;
-    wait_reason(&servers, "vm", "Waiting", "requires a subnet").await;
+    // Nova refuses the create; when that answer is lost under load, the
+    // controller looks for the server by its marker before asking again.
+    wait_reason_within(&servers, "vm", "Waiting", "requires a subnet", 3 * CLOUD_TIMEOUT_SECS + 30).await;
     create(
         &env.api::<terrane_api::Subnet>(),
         terrane_obj("Subnet", "n", json!({"resource": {"networkRef": {"name": "n"}, "cidr": "10.44.0.0/24"}})),

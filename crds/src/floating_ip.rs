@@ -14,9 +14,9 @@ crate::managed_kind! {
     references: |f| {
     let mut refs = Vec::new();
     if let Some(r) = &f.spec.resource {
-        refs.push(Reference::new("resource.floatingNetworkRef", "Network", &r.floating_network_ref.name));
+        refs.push(Reference::to::<crate::Network>("resource.floatingNetworkRef", &r.floating_network_ref.name));
         if let Some(p) = &r.port_ref {
-            refs.push(Reference::new("resource.portRef", "Port", &p.name));
+            refs.push(Reference::to::<crate::Port>("resource.portRef", &p.name));
         }
     }
     refs

@@ -15,8 +15,9 @@ pub struct Reference {
 }
 
 impl Reference {
-    pub fn new(field: impl Into<String>, kind: &'static str, name: impl Into<String>) -> Self {
-        Self { field: field.into(), kind, name: name.into() }
+    /// A reference held in spec `field` to the `T` object `name`.
+    pub fn to<T: ManagedObject>(field: impl Into<String>, name: impl Into<String>) -> Self {
+        Self { field: field.into(), kind: T::KIND, name: name.into() }
     }
 }
 

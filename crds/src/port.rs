@@ -14,14 +14,14 @@ crate::managed_kind! {
     references: |p| {
     let mut refs = Vec::new();
     if let Some(r) = &p.spec.resource {
-        refs.push(Reference::new("resource.networkRef", "Network", &r.network_ref.name));
+        refs.push(Reference::to::<crate::Network>("resource.networkRef", &r.network_ref.name));
         for (i, f) in r.fixed_ips.iter().flatten().enumerate() {
             if let Some(s) = &f.subnet_ref {
-                refs.push(Reference::new(format!("resource.fixedIps[{i}].subnetRef"), "Subnet", &s.name));
+                refs.push(Reference::to::<crate::Subnet>(format!("resource.fixedIps[{i}].subnetRef"), &s.name));
             }
         }
         for (i, g) in r.security_group_refs.iter().flatten().enumerate() {
-            refs.push(Reference::new(format!("resource.securityGroupRefs[{i}]"), "SecurityGroup", &g.name));
+            refs.push(Reference::to::<crate::SecurityGroup>(format!("resource.securityGroupRefs[{i}]"), &g.name));
         }
     }
     refs

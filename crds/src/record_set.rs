@@ -30,13 +30,13 @@ pub struct AddressSource {
 
 impl RecordSetResource {
     fn references(&self) -> Vec<Reference> {
-        let mut refs = vec![Reference::new("resource.zoneRef", "Zone", &self.zone_ref.name)];
+        let mut refs = vec![Reference::to::<crate::Zone>("resource.zoneRef", &self.zone_ref.name)];
         for a in &self.records_from {
             if let Some(f) = &a.floating_ip_ref {
-                refs.push(Reference::new("resource.recordsFrom.floatingIPRef", "FloatingIP", &f.name));
+                refs.push(Reference::to::<crate::FloatingIP>("resource.recordsFrom.floatingIPRef", &f.name));
             }
             if let Some(s) = &a.server_ref {
-                refs.push(Reference::new("resource.recordsFrom.serverRef", "Server", &s.name));
+                refs.push(Reference::to::<crate::Server>("resource.recordsFrom.serverRef", &s.name));
             }
         }
         refs

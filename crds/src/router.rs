@@ -16,7 +16,7 @@ crate::managed_kind! {
     .resource
     .iter()
     .filter_map(|res| res.external_gateway.as_ref())
-    .map(|g| Reference::new("resource.externalGateway.networkRef", "Network", &g.network_ref.name))
+    .map(|g| Reference::to::<crate::Network>("resource.externalGateway.networkRef", &g.network_ref.name))
     .collect()
 }
 

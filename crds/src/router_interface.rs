@@ -62,8 +62,8 @@ impl ManagedObject for RouterInterface {
     }
     fn references(&self) -> Vec<Reference> {
         vec![
-            Reference::new("resource.routerRef", "Router", &self.spec.resource.router_ref.name),
-            Reference::new("resource.subnetRef", "Subnet", &self.spec.resource.subnet_ref.name),
+            Reference::to::<crate::Router>("resource.routerRef", &self.spec.resource.router_ref.name),
+            Reference::to::<crate::Subnet>("resource.subnetRef", &self.spec.resource.subnet_ref.name),
         ]
     }
 }

@@ -19,7 +19,7 @@ crate::managed_kind! {
         .flat_map(|r| r.rules.iter().flatten().enumerate())
         .filter_map(|(i, rule)| rule.remote_group_ref.as_ref().map(|r| (i, r)))
         .filter(|(_, r)| r.name != own)
-        .map(|(i, r)| Reference::new(format!("resource.rules[{i}].remoteGroupRef"), "SecurityGroup", &r.name))
+        .map(|(i, r)| Reference::to::<crate::SecurityGroup>(format!("resource.rules[{i}].remoteGroupRef"), &r.name))
         .collect()
 }
 }

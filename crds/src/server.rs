@@ -139,29 +139,29 @@ pub struct ServerResource {
 
 impl ServerResource {
     fn references(&self) -> Vec<Reference> {
-        let mut refs = vec![Reference::new("resource.flavorRef", "Flavor", &self.flavor_ref.name)];
+        let mut refs = vec![Reference::to::<crate::Flavor>("resource.flavorRef", &self.flavor_ref.name)];
         if let Some(i) = &self.image_ref {
-            refs.push(Reference::new("resource.imageRef", "Image", &i.name));
+            refs.push(Reference::to::<crate::Image>("resource.imageRef", &i.name));
         }
         if let Some(v) = &self.boot_volume_ref {
-            refs.push(Reference::new("resource.bootVolumeRef", "Volume", &v.name));
+            refs.push(Reference::to::<crate::Volume>("resource.bootVolumeRef", &v.name));
         }
         for v in self.volume_refs.iter().flatten() {
-            refs.push(Reference::new("resource.volumeRefs", "Volume", &v.name));
+            refs.push(Reference::to::<crate::Volume>("resource.volumeRefs", &v.name));
         }
         for (i, n) in self.networks.iter().enumerate() {
             if let Some(r) = &n.network_ref {
-                refs.push(Reference::new(format!("resource.networks[{i}].networkRef"), "Network", &r.name));
+                refs.push(Reference::to::<crate::Network>(format!("resource.networks[{i}].networkRef"), &r.name));
             }
             if let Some(r) = &n.port_ref {
-                refs.push(Reference::new(format!("resource.networks[{i}].portRef"), "Port", &r.name));
+                refs.push(Reference::to::<crate::Port>(format!("resource.networks[{i}].portRef"), &r.name));
             }
         }
         for r in self.security_group_refs.iter().flatten() {
-            refs.push(Reference::new("resource.securityGroupRefs", "SecurityGroup", &r.name));
+            refs.push(Reference::to::<crate::SecurityGroup>("resource.securityGroupRefs", &r.name));
         }
         if let Some(k) = &self.key_pair_ref {
-            refs.push(Reference::new("resource.keyPairRef", "KeyPair", &k.name));
+            refs.push(Reference::to::<crate::KeyPair>("resource.keyPairRef", &k.name));
         }
         refs
     }

@@ -15,7 +15,7 @@ crate::managed_kind! {
     .spec
     .resource
     .iter()
-    .map(|r| Reference::new("resource.networkRef", "Network", &r.network_ref.name))
+    .map(|r| Reference::to::<crate::Network>("resource.networkRef", &r.network_ref.name))
     .collect()
 }
 

@@ -17,7 +17,7 @@ crate::managed_kind! {
         .resource
         .iter()
         .filter_map(|r| r.image_ref.as_ref())
-        .map(|i| Reference::new("resource.imageRef", "Image", &i.name))
+        .map(|i| Reference::to::<crate::Image>("resource.imageRef", &i.name))
         .collect()
 }
 

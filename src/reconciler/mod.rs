@@ -109,6 +109,10 @@ pub struct Reconciler<K> {
     /// When this process last changed each object's cloud object (by UID):
     /// a cached list older than that cannot be trusted for it.
     last_change: Mutex<HashMap<String, Instant>>,
+    /// The generation at which each object (by UID) was last Ready in this
+    /// process: a difference found at that generation is drift, even when
+    /// the object waited on a reference in between.
+    converged: Mutex<HashMap<String, Option<i64>>>,
 }
 
 impl<K: ExternalKind> Reconciler<K> {
@@ -122,6 +126,7 @@ impl<K: ExternalKind> Reconciler<K> {
             unanswered_create_wait,
             duplicate_checks: Default::default(),
             last_change: Default::default(),
+            converged: Default::default(),
         }
     }
 
@@ -143,6 +148,27 @@ impl<K: ExternalKind> Reconciler<K> {
     /// Notes that this process just changed `uid`'s cloud object.
     fn changed(&self, uid: &str) {
         self.last_change.lock().unwrap_or_else(|p| p.into_inner()).insert(uid.to_string(), Instant::now());
+    }
+
+    /// True when the spec at this generation was already in effect in the
+    /// cloud: the object is Ready at it, or was Ready at it earlier in this
+    /// process (and has only waited on a reference since).
+    fn spec_was_in_effect<O: terrane_api::ManagedObject, E>(&self, p: &Pass<'_, O, E>) -> bool {
+        p.in_steady_state()
+            || self.converged.lock().unwrap_or_else(|p| p.into_inner()).get(&p.uid()) == Some(&p.obj.meta().generation)
+    }
+
+    /// Remembers the generation `obj` is Ready at, or forgets it once `obj` is gone.
+    fn note_verdict<O: terrane_api::ManagedObject>(&self, obj: &O, outcome: &Outcome) {
+        let uid = obj.meta().uid.clone().unwrap_or_default();
+        let mut converged = self.converged.lock().unwrap_or_else(|p| p.into_inner());
+        if outcome.next == Next::Deleted {
+            converged.remove(&uid);
+            self.last_change.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
+            self.duplicate_checks.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
+        } else if outcome.verdict.ready {
+            converged.insert(uid, obj.meta().generation);
+        }
     }
 
     /// How current a look-up must be: fresh unless this is a drift check;
@@ -169,6 +195,7 @@ impl<K: ExternalKind> Reconciler<K> {
     {
         let mut p = Pass::new(obj, env);
         let result = self.apply_steps(&mut p).await;
+        self.note_verdict(obj, &result);
         outcome::report(p, result, "Reconcile").await
     }
 
@@ -182,6 +209,7 @@ impl<K: ExternalKind> Reconciler<K> {
     {
         let mut p = Pass::new(obj, env);
         let result = self.cleanup_steps(&mut p).await;
+        self.note_verdict(obj, &result);
         if result.next == Next::Deleted {
             return result;
         }
@@ -215,7 +243,7 @@ impl<K: ExternalKind> Reconciler<K> {
         if let Some(Err(e)) = desired.as_ref().map(|d| self.kind.validate(d)) {
             return from_provider(&e, "spec");
         }
-        let drift_check = p.in_steady_state();
+        let drift_check = self.spec_was_in_effect(p);
         let remote = match self.observe(p, &cloud, desired.as_ref()).await {
             Ok(Found::ById(r) | Found::Imported(r) | Found::Adopted(r)) => r,
             Ok(Found::Missing) => {

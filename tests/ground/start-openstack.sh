@@ -82,7 +82,7 @@ uwsgi_app() {  # NAME PORT WSGI_FILE
   # One thread per worker: with several, keystone's eventlet hub was seen to
   # wedge for good ("greenlet.error: cannot switch to a different thread").
   start_daemon "$1" uwsgi --plugin python3 --http11-socket "127.0.0.1:$2" --wsgi-file "$3" \
-    --master --processes 2 --threads 1 --die-on-term --need-app --buffer-size 65535 --enable-threads
+    --master --processes 4 --threads 1 --die-on-term --need-app --buffer-size 65535 --enable-threads
 }
 uwsgi_app keystone 5000 /usr/bin/keystone-wsgi-public
 wait_for "keystone" 60 http_ok http://127.0.0.1:5000/v3

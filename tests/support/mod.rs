@@ -341,9 +341,17 @@ pub async fn wait_ready<K: ManagedObject>(api: &Api<K>, name: &str) -> K {
     .await
 }
 
+/// The controller's cloud request timeout in the tests (its default).
+pub const CLOUD_TIMEOUT_SECS: u64 = 30;
+
 /// Waits until Ready has `reason` and its message contains `text`.
 pub async fn wait_reason<K: ManagedObject>(api: &Api<K>, name: &str, reason: &str, text: &str) -> K {
-    wait_for(api, name, 90, &format!("{reason} ({text})"), |o| {
+    wait_reason_within(api, name, reason, text, 90).await
+}
+
+/// [`wait_reason`] for up to `secs`.
+pub async fn wait_reason_within<K: ManagedObject>(api: &Api<K>, name: &str, reason: &str, text: &str, secs: u64) -> K {
+    wait_for(api, name, secs, &format!("{reason} ({text})"), |o| {
         o.status().and_then(|s| s.condition("Ready")).is_some_and(|c| c.reason == reason && c.message.contains(text))
     })
     .await

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use terrane_api::ManagedObject;
 
 use crate::error::ProviderResult;
 
@@ -46,6 +48,8 @@ impl std::fmt::Debug for ResolvedRefs {
 }
 
 impl ResolvedRefs {
+    /// Records the referenced object `kind/name` (the reconciler does this
+    /// for every reference before calling the provider).
     pub fn insert(&mut self, kind: &str, name: &str, id: impl Into<String>, resource: serde_json::Value) {
         self.refs.insert((kind.to_string(), name.to_string()), (id.into(), resource));
     }
@@ -60,17 +64,24 @@ impl ResolvedRefs {
             .ok_or_else(|| crate::ProviderError::invalid(format!("reference to {kind}/{name} was not resolved")))
     }
 
-    /// The cloud ID of `kind/name`. The reconciler resolves every reference
-    /// the object lists before calling the provider, so a missing entry is a
-    /// bug of the kind's `references()`; it is reported as invalid configuration.
-    pub fn id(&self, kind: &str, name: &str) -> ProviderResult<&str> {
-        self.entry(kind, name).map(|e| e.0.as_str())
+    /// The cloud ID of the `K` object `name`. The reconciler resolves every
+    /// reference the object lists before calling the provider, so a missing
+    /// entry is a bug of the kind's `references()`; it is reported as
+    /// invalid configuration.
+    pub fn id<K: ExternalKind>(&self, name: &str) -> ProviderResult<&str> {
+        self.entry(<K::Object as ManagedObject>::KIND, name).map(|e| e.0.as_str())
     }
 
-    /// The referenced object as its provider observed it (`status.resource`,
-    /// `Null` when not recorded). Same errors as [`ResolvedRefs::id`].
-    pub fn resource(&self, kind: &str, name: &str) -> ProviderResult<&serde_json::Value> {
-        self.entry(kind, name).map(|e| &e.1)
+    /// The `K` object `name` as its own provider observed it
+    /// (`status.resource`, read as `K::Remote`). Same errors as
+    /// [`ResolvedRefs::id`]; an observed state not recorded yet, or not
+    /// readable as `K::Remote`, is [`crate::ProviderError::Waiting`].
+    pub fn get<K: ExternalKind>(&self, name: &str) -> ProviderResult<K::Remote> {
+        let kind = <K::Object as ManagedObject>::KIND;
+        let (_, resource) = self.entry(kind, name)?;
+        serde_json::from_value(resource.clone()).map_err(|e| {
+            crate::ProviderError::Waiting(format!("the observed state of {kind}/{name} is not readable yet: {e}"))
+        })
     }
 
     /// The value of the input standing for spec `field`; `None` when the
@@ -169,14 +180,19 @@ pub enum Readiness {
 /// none may assume it runs once.
 #[async_trait]
 pub trait ExternalKind: Send + Sync + 'static {
+    /// The API kind this provider kind reconciles.
+    type Object: ManagedObject<Resource = Self::Resource, Filter = Self::Filter>;
     /// An authenticated connection to one cloud.
     type Cloud: Send + Sync;
     /// `spec.resource`.
-    type Resource: Send + Sync;
+    type Resource: Clone + std::fmt::Debug + Serialize + Send + Sync;
     /// `spec.import.filter`.
-    type Filter: Serialize + Send + Sync;
-    /// The cloud object as observed; written to `status.resource`.
-    type Remote: Serialize + Send + Sync;
+    type Filter: Clone + std::fmt::Debug + Serialize + Send + Sync;
+    /// The cloud object as observed. Written to `status.resource` (whose
+    /// schema in the CRD is this type's) and read back as this type by the
+    /// kinds that reference it ([`ResolvedRefs::get`]): it must deserialize
+    /// from its own serialization.
+    type Remote: Serialize + DeserializeOwned + schemars::JsonSchema + Send + Sync;
 
     /// The object by cloud ID; `None` when it does not exist.
     async fn get(&self, cloud: &Self::Cloud, id: &str, freshness: Freshness) -> ProviderResult<Option<Self::Remote>>;
@@ -239,6 +255,6 @@ mod tests {
         assert!(shown.contains("net-id") && shown.contains("resource.userData"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert_eq!(refs.input("resource.userData"), Some("password=hunter2"));
-        assert!(refs.id("Network", "other").is_err(), "an unresolved reference is an error");
+        assert!(refs.entry("Network", "other").is_err(), "an unresolved reference is an error");
     }
 }

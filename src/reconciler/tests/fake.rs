@@ -23,7 +23,7 @@ terrane_api::managed_kind! {
         .resource
         .iter()
         .filter_map(|r| r.needs.as_ref())
-        .map(|n| Reference::new("resource.needs", "Widget", n))
+        .map(|n| Reference::to::<Widget>("resource.needs", n))
         .collect()
 }
 
@@ -47,7 +47,7 @@ pub struct WidgetFilter {
 }
 
 /// A widget as the fake cloud holds it.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq)]
 pub struct RemoteWidget {
     pub id: String,
     pub name: String,
@@ -117,6 +117,7 @@ pub struct FakeKind;
 
 #[async_trait]
 impl ExternalKind for FakeKind {
+    type Object = Widget;
     type Cloud = FakeCloud;
     type Resource = WidgetResource;
     type Filter = WidgetFilter;

@@ -203,6 +203,22 @@ async fn drift_in_the_cloud_is_corrected_at_the_next_check() {
 }
 
 #[tokio::test]
+async fn drift_found_after_waiting_on_a_reference_is_still_drift() {
+    let (r, env) = (reconciler(), FakeEnv::default());
+    let mut w = widget("b", json!({"resource": {"needs": "base", "size": 2}}));
+    env.refs.lock().unwrap().insert("base".into(), RefState::Ready("w-0".into(), json!({})));
+    apply(&r, &mut w, &env).await;
+    let id = w.status().and_then(|s| s.id.clone()).unwrap_or_default();
+    env.cloud.set(&id, |x| x.size = 9);
+    env.refs.lock().unwrap().insert("base".into(), RefState::NotReady);
+    assert_eq!(apply(&r, &mut w, &env).await.verdict.reason, WAITING);
+    env.refs.lock().unwrap().insert("base".into(), RefState::Ready("w-0".into(), json!({})));
+    apply(&r, &mut w, &env).await;
+    assert_eq!(env.cloud.objects.lock().unwrap()[&id].size, 2);
+    assert_eq!(env.reasons(), ["Created", "DriftCorrected"]);
+}
+
+#[tokio::test]
 async fn an_immutable_difference_stalls_and_changes_nothing() {
     let (r, env, mut w) = (reconciler(), FakeEnv::default(), widget("a", json!({"resource": {"zone": "a"}})));
     apply(&r, &mut w, &env).await;

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use reqwest::Method;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use terrane_api::{FlavorFilter, FlavorResource};
@@ -12,19 +13,19 @@ use crate::CloudClient;
 use crate::marker::{self, strip_marker, with_marker};
 use crate::rest::NOVA;
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteFlavor {
     pub id: String,
     pub name: String,
     pub vcpus: i32,
     pub ram: i32,
     pub disk: i32,
-    #[serde(default, rename(deserialize = "OS-FLV-EXT-DATA:ephemeral"))]
+    #[serde(default, alias = "OS-FLV-EXT-DATA:ephemeral")]
     pub ephemeral: i32,
     #[serde(default)]
     pub swap: i32,
-    #[serde(default = "yes", rename(deserialize = "os-flavor-access:is_public"))]
+    #[serde(default = "yes", alias = "os-flavor-access:is_public")]
     pub is_public: bool,
     #[serde(default)]
     pub description: Option<String>,
@@ -44,6 +45,7 @@ pub struct FlavorKind;
 
 #[async_trait]
 impl ExternalKind for FlavorKind {
+    type Object = terrane_api::Flavor;
     type Cloud = CloudClient;
     type Resource = FlavorResource;
     type Filter = FlavorFilter;

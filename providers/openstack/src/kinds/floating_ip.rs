@@ -1,11 +1,13 @@
 //! FloatingIP ⇄ Neutron `/v2.0/floatingips`.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{FloatingIPFilter, FloatingIPResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
+use super::{NetworkKind, PortKind};
 use crate::CloudClient;
 use crate::addr;
 use crate::marker::{self, strip_marker, with_marker};
@@ -13,17 +15,19 @@ use crate::neutron::{Collection, put_opt, put_pair};
 
 const FIPS: Collection = Collection { plural: "floatingips", singular: "floatingip" };
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteFloatingIp {
     pub id: String,
+    #[serde(alias = "floating_ip_address")]
     pub floating_ip_address: String,
+    #[serde(alias = "floating_network_id")]
     pub floating_network_id: String,
-    #[serde(default)]
+    #[serde(default, alias = "port_id")]
     pub port_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "fixed_ip_address")]
     pub fixed_ip_address: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "router_id")]
     pub router_id: Option<String>,
     #[serde(default)]
     pub status: String,
@@ -34,7 +38,7 @@ pub struct RemoteFloatingIp {
 pub struct FloatingIpKind;
 
 fn port_id(d: &Desired<'_, FloatingIPResource>) -> ProviderResult<Option<String>> {
-    d.resource.port_ref.as_ref().map(|p| d.refs.id("Port", &p.name).map(str::to_string)).transpose()
+    d.resource.port_ref.as_ref().map(|p| d.refs.id::<PortKind>(&p.name).map(str::to_string)).transpose()
 }
 
 fn association(d: &Desired<'_, FloatingIPResource>) -> ProviderResult<Value> {
@@ -47,6 +51,7 @@ fn association(d: &Desired<'_, FloatingIPResource>) -> ProviderResult<Value> {
 
 #[async_trait]
 impl ExternalKind for FloatingIpKind {
+    type Object = terrane_api::FloatingIP;
     type Cloud = CloudClient;
     type Resource = FloatingIPResource;
     type Filter = FloatingIPFilter;
@@ -77,7 +82,7 @@ impl ExternalKind for FloatingIpKind {
     fn diff(&self, d: &Desired<'_, FloatingIPResource>, r: &RemoteFloatingIp) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        if let Ok(net) = d.refs.id("Network", &want.floating_network_ref.name) {
+        if let Ok(net) = d.refs.id::<NetworkKind>(&want.floating_network_ref.name) {
             diff.check_immutable("floatingNetworkRef", Some(&net.to_string()), &r.floating_network_id);
         }
         diff.check_immutable(
@@ -108,7 +113,7 @@ impl ExternalKind for FloatingIpKind {
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, FloatingIPResource>) -> ProviderResult<String> {
         let mut body = association(d)?;
-        body["floating_network_id"] = json!(d.refs.id("Network", &d.resource.floating_network_ref.name)?);
+        body["floating_network_id"] = json!(d.refs.id::<NetworkKind>(&d.resource.floating_network_ref.name)?);
         body["description"] = json!(with_marker(d.resource.description.as_deref(), d.uid));
         put_opt(&mut body, "floating_ip_address", d.resource.floating_ip_address.clone());
         if body["port_id"].is_null()

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use reqwest::Method;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{ImageFilter, ImageResource};
@@ -22,22 +23,22 @@ pub const OWNER_PROPERTY: &str = "terrane_uid";
 pub const SOURCE_PROPERTY: &str = "terrane_source_url";
 const PATCH_TYPE: (&str, &str) = ("Content-Type", "application/openstack-images-v2.1-json-patch");
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteImage {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
     pub status: String,
-    #[serde(default)]
+    #[serde(default, alias = "disk_format")]
     pub disk_format: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "container_format")]
     pub container_format: Option<String>,
     #[serde(default)]
     pub visibility: String,
-    #[serde(default)]
+    #[serde(default, alias = "min_disk")]
     pub min_disk: i32,
-    #[serde(default)]
+    #[serde(default, alias = "min_ram")]
     pub min_ram: i32,
     #[serde(default)]
     pub size: Option<i64>,
@@ -83,6 +84,7 @@ pub struct ImageKind;
 
 #[async_trait]
 impl ExternalKind for ImageKind {
+    type Object = terrane_api::Image;
     type Cloud = CloudClient;
     type Resource = ImageResource;
     type Filter = ImageFilter;

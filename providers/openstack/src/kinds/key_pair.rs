@@ -4,6 +4,7 @@
 //! a Secret first), and a key pair of that name with that key is ours.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use terrane_api::{KeyPairFilter, KeyPairResource, PUBLIC_KEY_INPUT};
@@ -13,14 +14,15 @@ use crate::CloudClient;
 use crate::query::encode;
 use crate::rest::NOVA;
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteKeyPair {
     pub name: String,
+    #[serde(alias = "public_key")]
     pub public_key: String,
     #[serde(default)]
     pub fingerprint: String,
-    #[serde(default, rename(deserialize = "type"))]
+    #[serde(default, alias = "type")]
     pub key_type: String,
 }
 
@@ -39,6 +41,7 @@ pub struct KeyPairKind;
 
 #[async_trait]
 impl ExternalKind for KeyPairKind {
+    type Object = terrane_api::KeyPair;
     type Cloud = CloudClient;
     type Resource = KeyPairResource;
     type Filter = KeyPairFilter;

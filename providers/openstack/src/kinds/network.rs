@@ -1,6 +1,7 @@
 //! Network ⇄ Neutron `/v2.0/networks`.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{NetworkFilter, NetworkResource};
@@ -13,8 +14,8 @@ use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair, 
 const NETWORKS: Collection = Collection { plural: "networks", singular: "network" };
 
 /// A Neutron network as observed.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteNetwork {
     pub id: String,
     pub name: String,
@@ -22,19 +23,19 @@ pub struct RemoteNetwork {
     pub description: String,
     #[serde(default)]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, alias = "admin_state_up")]
     pub admin_state_up: bool,
     #[serde(default)]
     pub mtu: Option<i32>,
-    #[serde(default)]
+    #[serde(default, alias = "port_security_enabled")]
     pub port_security_enabled: Option<bool>,
     #[serde(default)]
     pub shared: bool,
-    #[serde(default, rename(deserialize = "router:external"))]
+    #[serde(default, alias = "router:external")]
     pub external: bool,
     #[serde(default)]
     pub subnets: Vec<String>,
-    #[serde(default)]
+    #[serde(default, alias = "project_id")]
     pub project_id: String,
 }
 
@@ -55,6 +56,7 @@ fn body(d: &Desired<'_, NetworkResource>, description: Option<String>) -> Value 
 
 #[async_trait]
 impl ExternalKind for NetworkKind {
+    type Object = terrane_api::Network;
     type Cloud = CloudClient;
     type Resource = NetworkResource;
     type Filter = NetworkFilter;

@@ -1,11 +1,13 @@
 //! Port ⇄ Neutron `/v2.0/ports`.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{AddressPair, PortFilter, PortResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
+use super::{NetworkKind, SecurityGroupKind, SubnetKind};
 use crate::CloudClient;
 use crate::addr;
 use crate::marker::{self, with_marker};
@@ -14,46 +16,50 @@ use crate::query::sorted;
 
 const PORTS: Collection = Collection { plural: "ports", singular: "port" };
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemotePort {
     pub id: String,
     pub name: String,
     #[serde(default)]
     pub description: String,
+    #[serde(alias = "network_id")]
     pub network_id: String,
     #[serde(default)]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, alias = "admin_state_up")]
     pub admin_state_up: bool,
-    #[serde(default)]
+    #[serde(default, alias = "mac_address")]
     pub mac_address: String,
-    #[serde(default)]
+    #[serde(default, alias = "fixed_ips")]
     pub fixed_ips: Vec<RemoteFixedIp>,
-    #[serde(default)]
+    #[serde(default, alias = "security_groups")]
     pub security_groups: Vec<String>,
-    #[serde(default)]
+    #[serde(default, alias = "allowed_address_pairs")]
     pub allowed_address_pairs: Vec<RemotePair>,
-    #[serde(default)]
+    #[serde(default, alias = "port_security_enabled")]
     pub port_security_enabled: Option<bool>,
-    #[serde(default)]
+    #[serde(default, alias = "device_id")]
     pub device_id: String,
-    #[serde(default)]
+    #[serde(default, alias = "device_owner")]
     pub device_owner: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteFixedIp {
+    #[serde(alias = "subnet_id")]
     pub subnet_id: String,
+    #[serde(alias = "ip_address")]
     pub ip_address: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemotePair {
+    #[serde(alias = "ip_address")]
     pub ip_address: String,
-    #[serde(default)]
+    #[serde(default, alias = "mac_address")]
     pub mac_address: Option<String>,
 }
 
@@ -92,7 +98,8 @@ fn wanted_ips(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<Wanted
     let Some(list) = &d.resource.fixed_ips else { return Ok(None) };
     list.iter()
         .map(|f| {
-            let subnet = f.subnet_ref.as_ref().map(|s| d.refs.id("Subnet", &s.name).map(str::to_string)).transpose()?;
+            let subnet =
+                f.subnet_ref.as_ref().map(|s| d.refs.id::<SubnetKind>(&s.name).map(str::to_string)).transpose()?;
             Ok((subnet, f.ip_address.clone()))
         })
         .collect::<ProviderResult<Vec<_>>>()
@@ -103,7 +110,7 @@ fn wanted_groups(d: &Desired<'_, PortResource>) -> ProviderResult<Option<Vec<Str
     let Some(list) = &d.resource.security_group_refs else { return Ok(None) };
     let mut ids = list
         .iter()
-        .map(|g| d.refs.id("SecurityGroup", &g.name).map(str::to_string))
+        .map(|g| d.refs.id::<SecurityGroupKind>(&g.name).map(str::to_string))
         .collect::<ProviderResult<Vec<_>>>()?;
     ids.sort();
     ids.dedup();
@@ -147,6 +154,7 @@ fn body(d: &Desired<'_, PortResource>, description: Option<String>) -> ProviderR
 
 #[async_trait]
 impl ExternalKind for PortKind {
+    type Object = terrane_api::Port;
     type Cloud = CloudClient;
     type Resource = PortResource;
     type Filter = PortFilter;
@@ -173,7 +181,7 @@ impl ExternalKind for PortKind {
     fn diff(&self, d: &Desired<'_, PortResource>, r: &RemotePort) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        if let Ok(net) = d.refs.id("Network", &want.network_ref.name) {
+        if let Ok(net) = d.refs.id::<NetworkKind>(&want.network_ref.name) {
             diff.check_immutable("networkRef", Some(&net.to_string()), &r.network_id);
         }
         check_name_and_description(
@@ -212,7 +220,7 @@ impl ExternalKind for PortKind {
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, PortResource>) -> ProviderResult<String> {
         let mut body = body(d, Some(with_marker(d.resource.description.as_deref(), d.uid)))?;
-        body["network_id"] = json!(d.refs.id("Network", &d.resource.network_ref.name)?);
+        body["network_id"] = json!(d.refs.id::<NetworkKind>(&d.resource.network_ref.name)?);
         PORTS.create(c, body).await
     }
 

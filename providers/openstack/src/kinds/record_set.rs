@@ -2,11 +2,13 @@
 //! `/v2/recordsets/{id}`.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use terrane_api::{RecordSetFilter, RecordSetResource, RecordType};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
 
+use super::{FloatingIpKind, ServerKind, ZoneKind};
 use crate::CloudClient;
 use crate::addr;
 use crate::client::Service;
@@ -14,12 +16,13 @@ use crate::designate::{Collection, readiness};
 use crate::marker::{self, strip_marker, with_marker};
 use crate::query::{put_opt, put_pair, sorted};
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteRecordSet {
     pub id: String,
+    #[serde(alias = "zone_id")]
     pub zone_id: String,
-    #[serde(default)]
+    #[serde(default, alias = "zone_name")]
     pub zone_name: String,
     pub name: String,
     #[serde(rename = "type")]
@@ -59,17 +62,15 @@ fn records(d: &Desired<'_, RecordSetResource>) -> Vec<String> {
     let mut out = r.records.clone();
     for source in &r.records_from {
         if let Some(f) = &source.floating_ip_ref
-            && let Ok(fip) = d.refs.resource("FloatingIP", &f.name)
-            && let Some(addr) = fip["floatingIpAddress"].as_str()
+            && let Ok(fip) = d.refs.get::<FloatingIpKind>(&f.name)
         {
-            out.push(addr.to_string());
+            out.push(fip.floating_ip_address);
         }
         if let Some(s) = &source.server_ref
-            && let Ok(server) = d.refs.resource("Server", &s.name)
+            && let Ok(server) = d.refs.get::<ServerKind>(&s.name)
         {
-            let addrs = server["addresses"].as_array().into_iter().flatten();
-            let own = addrs.filter(|a| a["version"].as_u64() == Some(family) && a["type"] == "fixed");
-            out.extend(own.filter_map(|a| a["addr"].as_str().map(str::to_string)));
+            let own = server.addresses.into_iter().filter(|a| a.version == family && a.kind == "fixed");
+            out.extend(own.map(|a| a.addr));
         }
     }
     out.retain(|a| a.parse::<std::net::IpAddr>().map(|ip| ip.is_ipv6() == (family == 6)).unwrap_or(true));
@@ -84,6 +85,7 @@ pub struct RecordSetKind;
 
 #[async_trait]
 impl ExternalKind for RecordSetKind {
+    type Object = terrane_api::RecordSet;
     type Cloud = CloudClient;
     type Resource = RecordSetResource;
     type Filter = RecordSetFilter;
@@ -115,7 +117,7 @@ impl ExternalKind for RecordSetKind {
     fn diff(&self, d: &Desired<'_, RecordSetResource>, r: &RemoteRecordSet) -> Diff {
         let want = d.resource;
         let mut diff = Diff::default();
-        if let Ok(zone) = d.refs.id("Zone", &want.zone_ref.name) {
+        if let Ok(zone) = d.refs.id::<ZoneKind>(&want.zone_ref.name) {
             diff.check_immutable("zoneRef", Some(&zone.to_string()), &r.zone_id);
         }
         if let Some(label) = d.name(want.name.as_ref()) {
@@ -138,14 +140,12 @@ impl ExternalKind for RecordSetKind {
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>) -> ProviderResult<String> {
         let r = d.resource;
-        let zone_id = d.refs.id("Zone", &r.zone_ref.name)?;
+        let zone_id = d.refs.id::<ZoneKind>(&r.zone_ref.name)?;
         // The Zone as its reconciler last saw it: no second look-up.
-        let zone_name = d.refs.resource("Zone", &r.zone_ref.name)?["name"]
-            .as_str()
-            .ok_or_else(|| ProviderError::Transient(format!("zone {zone_id} has no observed name yet")))?;
+        let zone_name = d.refs.get::<ZoneKind>(&r.zone_ref.name)?.name;
         let label = d.name(r.name.as_ref()).unwrap_or_else(|| "@".into());
         let mut body = json!({
-            "name": fqdn(&label, zone_name),
+            "name": fqdn(&label, &zone_name),
             "type": r.record_type.as_str(),
             "records": records(d),
             "description": with_marker(r.description.as_deref(), d.uid),

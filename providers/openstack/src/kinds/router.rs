@@ -1,19 +1,21 @@
 //! Router ⇄ Neutron `/v2.0/routers`.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{RouterFilter, RouterResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
+use super::NetworkKind;
 use crate::CloudClient;
 use crate::marker::{self, with_marker};
 use crate::neutron::{Collection, check_name_and_description, put_opt, put_pair, readiness};
 
 const ROUTERS: Collection = Collection { plural: "routers", singular: "router" };
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteRouter {
     pub id: String,
     pub name: String,
@@ -21,21 +23,22 @@ pub struct RemoteRouter {
     pub description: String,
     #[serde(default)]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, alias = "admin_state_up")]
     pub admin_state_up: bool,
-    #[serde(default)]
+    #[serde(default, alias = "external_gateway_info")]
     pub external_gateway_info: Option<GatewayInfo>,
-    #[serde(default)]
+    #[serde(default, alias = "project_id")]
     pub project_id: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct GatewayInfo {
+    #[serde(alias = "network_id")]
     pub network_id: String,
-    #[serde(default)]
+    #[serde(default, alias = "enable_snat")]
     pub enable_snat: Option<bool>,
-    #[serde(default)]
+    #[serde(default, alias = "external_fixed_ips")]
     pub external_fixed_ips: Vec<Value>,
 }
 
@@ -44,7 +47,7 @@ pub struct RouterKind;
 fn gateway(d: &Desired<'_, RouterResource>) -> ProviderResult<Value> {
     let mut info = json!({});
     if let Some(g) = &d.resource.external_gateway {
-        info["network_id"] = json!(d.refs.id("Network", &g.network_ref.name)?);
+        info["network_id"] = json!(d.refs.id::<NetworkKind>(&g.network_ref.name)?);
         put_opt(&mut info, "enable_snat", g.enable_snat);
     }
     Ok(info)
@@ -63,6 +66,7 @@ fn body(d: &Desired<'_, RouterResource>, description: Option<String>) -> Provide
 
 #[async_trait]
 impl ExternalKind for RouterKind {
+    type Object = terrane_api::Router;
     type Cloud = CloudClient;
     type Resource = RouterResource;
     type Filter = RouterFilter;
@@ -101,7 +105,7 @@ impl ExternalKind for RouterKind {
         let cloud_gw = r.external_gateway_info.as_ref().map(|g| g.network_id.clone());
         match &want.external_gateway {
             Some(g) => {
-                if let Ok(net) = d.refs.id("Network", &g.network_ref.name) {
+                if let Ok(net) = d.refs.id::<NetworkKind>(&g.network_ref.name) {
                     diff.check("externalGateway.networkRef", Some(&Some(net.to_string())), &cloud_gw);
                 }
                 let snat = r.external_gateway_info.as_ref().and_then(|g| g.enable_snat);

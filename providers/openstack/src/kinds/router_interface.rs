@@ -6,18 +6,20 @@
 //! the port's ID.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{NoFilter, RouterInterfaceResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult};
 
+use super::{RouterKind, SubnetKind};
 use crate::CloudClient;
 use crate::client::Service;
 use crate::neutron::Collection;
 
 const PORTS: Collection = Collection { plural: "ports", singular: "port" };
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteRouterInterface {
     /// The router port's ID.
@@ -53,11 +55,12 @@ fn from_port(p: Port) -> Option<RemoteRouterInterface> {
 pub struct RouterInterfaceKind;
 
 fn ids<'a>(d: &'a Desired<'_, RouterInterfaceResource>) -> ProviderResult<(&'a str, &'a str)> {
-    Ok((d.refs.id("Router", &d.resource.router_ref.name)?, d.refs.id("Subnet", &d.resource.subnet_ref.name)?))
+    Ok((d.refs.id::<RouterKind>(&d.resource.router_ref.name)?, d.refs.id::<SubnetKind>(&d.resource.subnet_ref.name)?))
 }
 
 #[async_trait]
 impl ExternalKind for RouterInterfaceKind {
+    type Object = terrane_api::RouterInterface;
     type Cloud = CloudClient;
     type Resource = RouterInterfaceResource;
     type Filter = NoFilter;

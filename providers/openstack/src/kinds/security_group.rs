@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{Direction, Ethertype, SecurityGroupFilter, SecurityGroupResource};
@@ -18,8 +19,8 @@ use crate::neutron::{Collection, UsedBy, check_name_and_description, delete_nami
 const GROUPS: Collection = Collection { plural: "security-groups", singular: "security_group" };
 const RULES: Collection = Collection { plural: "security-group-rules", singular: "security_group_rule" };
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteSecurityGroup {
     pub id: String,
     pub name: String,
@@ -27,25 +28,25 @@ pub struct RemoteSecurityGroup {
     pub description: String,
     #[serde(default)]
     pub stateful: Option<bool>,
-    #[serde(default)]
+    #[serde(default, alias = "security_group_rules")]
     pub security_group_rules: Vec<RemoteRule>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteRule {
     pub id: String,
     pub direction: String,
     pub ethertype: String,
     #[serde(default)]
     pub protocol: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "port_range_min")]
     pub port_range_min: Option<i32>,
-    #[serde(default)]
+    #[serde(default, alias = "port_range_max")]
     pub port_range_max: Option<i32>,
-    #[serde(default)]
+    #[serde(default, alias = "remote_ip_prefix")]
     pub remote_ip_prefix: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "remote_group_id")]
     pub remote_group_id: Option<String>,
 }
 
@@ -114,7 +115,7 @@ fn rule_list(d: &Desired<'_, SecurityGroupResource>, own_id: &str) -> ProviderRe
         .map(|r| {
             let remote_group_id = match &r.remote_group_ref {
                 Some(g) if g.name == d.default_name => Some(own_id.to_string()),
-                Some(g) => Some(d.refs.id("SecurityGroup", &g.name)?.to_string()),
+                Some(g) => Some(d.refs.id::<SecurityGroupKind>(&g.name)?.to_string()),
                 None => None,
             };
             Ok(RuleKey {
@@ -141,6 +142,7 @@ pub struct SecurityGroupKind;
 
 #[async_trait]
 impl ExternalKind for SecurityGroupKind {
+    type Object = terrane_api::SecurityGroup;
     type Cloud = CloudClient;
     type Resource = SecurityGroupResource;
     type Filter = SecurityGroupFilter;

@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use base64::Engine;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use terrane_api::{ServerFilter, ServerResource, USER_DATA_INPUT};
 use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, ProviderError, ProviderResult, Readiness};
 
+use super::{FlavorKind, ImageKind, KeyPairKind, NetworkKind, PortKind, SecurityGroupKind, VolumeKind};
 use crate::CloudClient;
 use crate::query::{encode, put_opt, sorted};
 use crate::rest::NOVA;
@@ -27,7 +29,7 @@ const PORTS: crate::neutron::Collection = crate::neutron::Collection { plural: "
 pub const USER_DATA_KEY: &str = "terrane-user-data-sha256";
 
 /// One address of a server, flattened from Nova's `addresses` map.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 pub struct ServerAddress {
     pub network: String,
     pub addr: String,
@@ -38,7 +40,7 @@ pub struct ServerAddress {
 }
 
 /// A server as Nova shows it, reduced to what Terrane compares and reports.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteServer {
     pub id: String,
@@ -121,9 +123,14 @@ fn sha256(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A name field of a referenced object's observed state.
-fn ref_name(d: &Desired<'_, ServerResource>, kind: &str, name: &str) -> Option<String> {
-    d.refs.resource(kind, name).ok().and_then(|r| r["name"].as_str()).map(str::to_string)
+/// The observed name of the Flavor `name`.
+fn flavor_name(d: &Desired<'_, ServerResource>, name: &str) -> Option<String> {
+    d.refs.get::<FlavorKind>(name).ok().map(|f| f.name)
+}
+
+/// The observed name of the SecurityGroup `name`.
+fn group_name(d: &Desired<'_, ServerResource>, name: &str) -> Option<String> {
+    d.refs.get::<SecurityGroupKind>(name).ok().map(|g| g.name)
 }
 
 fn user_tags(tags: &[String]) -> Vec<String> {
@@ -133,7 +140,7 @@ fn user_tags(tags: &[String]) -> Vec<String> {
 /// Security-group names the spec asks for, when it lists them and every one is known.
 fn wanted_groups(d: &Desired<'_, ServerResource>) -> Option<Vec<String>> {
     let refs = d.resource.security_group_refs.as_ref()?;
-    let mut names = refs.iter().map(|r| ref_name(d, "SecurityGroup", &r.name)).collect::<Option<Vec<_>>>()?;
+    let mut names = refs.iter().map(|r| group_name(d, &r.name)).collect::<Option<Vec<_>>>()?;
     names.sort();
     names.dedup();
     Some(names)
@@ -146,7 +153,7 @@ fn wanted_volumes(d: &Desired<'_, ServerResource>) -> Option<Vec<String>> {
     let mut ids = extra
         .iter()
         .chain(d.resource.boot_volume_ref.iter())
-        .map(|v| d.refs.id("Volume", &v.name).ok().map(str::to_string))
+        .map(|v| d.refs.id::<VolumeKind>(&v.name).ok().map(str::to_string))
         .collect::<Option<Vec<_>>>()?;
     ids.sort();
     ids.dedup();
@@ -167,6 +174,7 @@ pub struct ServerKind;
 
 #[async_trait]
 impl ExternalKind for ServerKind {
+    type Object = terrane_api::Server;
     type Cloud = CloudClient;
     type Resource = ServerResource;
     type Filter = ServerFilter;
@@ -202,12 +210,12 @@ impl ExternalKind for ServerKind {
         let w = d.resource;
         let mut diff = Diff::default();
         if let Some(i) = &w.image_ref
-            && let Ok(image) = d.refs.id("Image", &i.name)
+            && let Ok(image) = d.refs.id::<ImageKind>(&i.name)
         {
             diff.check_immutable("imageRef", Some(&Some(image.to_string())), &r.image_id);
         }
         if let Some(k) = &w.key_pair_ref
-            && let Ok(name) = d.refs.id("KeyPair", &k.name)
+            && let Ok(name) = d.refs.id::<KeyPairKind>(&k.name)
         {
             diff.check_immutable("keyPairRef", Some(&Some(name.to_string())), &r.key_name);
         }
@@ -227,7 +235,7 @@ impl ExternalKind for ServerKind {
             return diff;
         }
         diff.check("name", d.name(w.name.as_ref()).as_ref(), &r.name);
-        if let Some(flavor) = ref_name(d, "Flavor", &w.flavor_ref.name) {
+        if let Some(flavor) = flavor_name(d, &w.flavor_ref.name) {
             diff.check("flavorRef", Some(&flavor), &r.flavor);
         }
         for (k, v) in w.metadata.iter().flatten() {
@@ -266,9 +274,9 @@ impl ExternalKind for ServerKind {
         let mut networks = Vec::new();
         for n in &w.networks {
             if let Some(p) = &n.port_ref {
-                networks.push(json!({ "port": d.refs.id("Port", &p.name)? }));
+                networks.push(json!({ "port": d.refs.id::<PortKind>(&p.name)? }));
             } else if let Some(net) = &n.network_ref {
-                let mut entry = json!({ "uuid": d.refs.id("Network", &net.name)? });
+                let mut entry = json!({ "uuid": d.refs.id::<NetworkKind>(&net.name)? });
                 put_opt(&mut entry, "fixed_ip", n.fixed_ip.as_deref());
                 networks.push(entry);
             }
@@ -282,14 +290,14 @@ impl ExternalKind for ServerKind {
         tags.push(format!("{MARKER_TAG}{}", d.uid));
         let mut body = json!({
             "name": d.name(w.name.as_ref()).unwrap_or_else(|| d.default_name.to_string()),
-            "flavorRef": d.refs.id("Flavor", &w.flavor_ref.name)?,
+            "flavorRef": d.refs.id::<FlavorKind>(&w.flavor_ref.name)?,
             "networks": networks,
             "metadata": metadata,
             "tags": tags,
         });
         let mut devices = Vec::new();
         if let Some(i) = &w.image_ref {
-            let image = d.refs.id("Image", &i.name)?;
+            let image = d.refs.id::<ImageKind>(&i.name)?;
             body["imageRef"] = json!(image);
             if w.volume_refs.as_ref().is_some_and(|v| !v.is_empty()) {
                 // With data volumes Nova needs the image as boot device 0 too.
@@ -297,11 +305,11 @@ impl ExternalKind for ServerKind {
             }
         }
         if let Some(v) = &w.boot_volume_ref {
-            let id = d.refs.id("Volume", &v.name)?;
+            let id = d.refs.id::<VolumeKind>(&v.name)?;
             devices.push(json!({ "boot_index": 0, "uuid": id, "source_type": "volume", "destination_type": "volume", "delete_on_termination": false }));
         }
         for v in w.volume_refs.iter().flatten() {
-            let id = d.refs.id("Volume", &v.name)?;
+            let id = d.refs.id::<VolumeKind>(&v.name)?;
             devices.push(json!({ "boot_index": -1, "uuid": id, "source_type": "volume", "destination_type": "volume", "delete_on_termination": false }));
         }
         if !devices.is_empty() {
@@ -310,12 +318,12 @@ impl ExternalKind for ServerKind {
         if let Some(groups) = &w.security_group_refs {
             let ids = groups
                 .iter()
-                .map(|g| d.refs.id("SecurityGroup", &g.name).map(|id| json!({ "name": id })))
+                .map(|g| d.refs.id::<SecurityGroupKind>(&g.name).map(|id| json!({ "name": id })))
                 .collect::<ProviderResult<Vec<_>>>()?;
             body["security_groups"] = json!(ids);
         }
         if let Some(k) = &w.key_pair_ref {
-            body["key_name"] = json!(d.refs.id("KeyPair", &k.name)?);
+            body["key_name"] = json!(d.refs.id::<KeyPairKind>(&k.name)?);
         }
         put_opt(&mut body, "availability_zone", w.availability_zone.as_deref());
         put_opt(&mut body, "user_data", data.map(|t| base64::engine::general_purpose::STANDARD.encode(t)));
@@ -353,7 +361,7 @@ impl ExternalKind for ServerKind {
                 .security_group_refs
                 .iter()
                 .flatten()
-                .map(|g| d.refs.id("SecurityGroup", &g.name).map(str::to_string))
+                .map(|g| d.refs.id::<SecurityGroupKind>(&g.name).map(str::to_string))
                 .collect::<ProviderResult<_>>()?;
             let ports: Vec<Value> = PORTS.list_visible(c, &[("device_id", r.id.as_str())]).await?;
             let mut current: Vec<String> = ports
@@ -385,7 +393,8 @@ impl ExternalKind for ServerKind {
             }
         }
         if changed("flavorRef") {
-            action(c, &r.id, json!({ "resize": { "flavorRef": d.refs.id("Flavor", &w.flavor_ref.name)? } })).await?;
+            action(c, &r.id, json!({ "resize": { "flavorRef": d.refs.id::<FlavorKind>(&w.flavor_ref.name)? } }))
+                .await?;
         }
         Ok(())
     }

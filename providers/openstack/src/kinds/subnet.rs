@@ -1,11 +1,13 @@
 //! Subnet ⇄ Neutron `/v2.0/subnets`.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use terrane_api::{AllocationPool, HostRoute, SubnetFilter, SubnetResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult};
 
+use super::NetworkKind;
 use crate::CloudClient;
 use crate::addr;
 use crate::marker::{self, with_marker};
@@ -14,31 +16,33 @@ use crate::query::sorted;
 
 const SUBNETS: Collection = Collection { plural: "subnets", singular: "subnet" };
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteSubnet {
     pub id: String,
     pub name: String,
     #[serde(default)]
     pub description: String,
+    #[serde(alias = "network_id")]
     pub network_id: String,
     pub cidr: String,
+    #[serde(alias = "ip_version")]
     pub ip_version: i32,
-    #[serde(default)]
+    #[serde(default, alias = "gateway_ip")]
     pub gateway_ip: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "enable_dhcp")]
     pub enable_dhcp: bool,
-    #[serde(default)]
+    #[serde(default, alias = "allocation_pools")]
     pub allocation_pools: Vec<AllocationPool>,
-    #[serde(default)]
+    #[serde(default, alias = "dns_nameservers")]
     pub dns_nameservers: Vec<String>,
-    #[serde(default)]
+    #[serde(default, alias = "host_routes")]
     pub host_routes: Vec<HostRoute>,
-    #[serde(default)]
+    #[serde(default, alias = "ipv6_address_mode")]
     pub ipv6_address_mode: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "ipv6_ra_mode")]
     pub ipv6_ra_mode: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "project_id")]
     pub project_id: String,
 }
 
@@ -85,6 +89,7 @@ fn mutable_body(d: &Desired<'_, SubnetResource>, description: Option<String>) ->
 
 #[async_trait]
 impl ExternalKind for SubnetKind {
+    type Object = terrane_api::Subnet;
     type Cloud = CloudClient;
     type Resource = SubnetResource;
     type Filter = SubnetFilter;
@@ -114,7 +119,7 @@ impl ExternalKind for SubnetKind {
         let mut diff = Diff::default();
         diff.check_immutable("cidr", Some(&addr::cidr(&want.cidr)), &addr::cidr(&r.cidr));
         diff.check_immutable("ipVersion", Some(&ip_version(want)), &r.ip_version);
-        if let Ok(network) = d.refs.id("Network", &want.network_ref.name) {
+        if let Ok(network) = d.refs.id::<NetworkKind>(&want.network_ref.name) {
             diff.check_immutable("networkRef", Some(&network.to_string()), &r.network_id);
         }
         diff.check_immutable(
@@ -154,7 +159,7 @@ impl ExternalKind for SubnetKind {
     async fn create(&self, c: &CloudClient, d: &Desired<'_, SubnetResource>) -> ProviderResult<String> {
         let r = d.resource;
         let mut body = mutable_body(d, Some(with_marker(r.description.as_deref(), d.uid)));
-        body["network_id"] = json!(d.refs.id("Network", &r.network_ref.name)?);
+        body["network_id"] = json!(d.refs.id::<NetworkKind>(&r.network_ref.name)?);
         body["cidr"] = json!(r.cidr);
         body["ip_version"] = json!(ip_version(r));
         put_opt(&mut body, "ipv6_address_mode", r.ipv6_address_mode.map(|m| m.as_str()));

@@ -5,34 +5,36 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use terrane_api::{VolumeFilter, VolumeResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult, Readiness};
 
+use super::ImageKind;
 use crate::CloudClient;
 use crate::query::{encode, put_opt};
 use crate::rest::CINDER;
 
 const OWNER_KEY: &str = "terrane-uid";
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteVolume {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
     pub status: String,
     pub size: i32,
-    #[serde(default)]
+    #[serde(default, alias = "volume_type")]
     pub volume_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "availability_zone")]
     pub availability_zone: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, alias = "volume_image_metadata")]
     pub volume_image_metadata: Option<BTreeMap<String, String>>,
     /// Cinder says `"true"` or `"false"`.
     #[serde(default)]
@@ -48,6 +50,7 @@ pub struct VolumeKind;
 
 #[async_trait]
 impl ExternalKind for VolumeKind {
+    type Object = terrane_api::Volume;
     type Cloud = CloudClient;
     type Resource = VolumeResource;
     type Filter = VolumeFilter;
@@ -120,7 +123,7 @@ impl ExternalKind for VolumeKind {
         put_opt(&mut body, "volume_type", w.volume_type.as_deref());
         put_opt(&mut body, "availability_zone", w.availability_zone.as_deref());
         if let Some(image) = &w.image_ref {
-            body["imageRef"] = json!(d.refs.id("Image", &image.name)?);
+            body["imageRef"] = json!(d.refs.id::<ImageKind>(&image.name)?);
         }
         let answer = CINDER.post(c, "/volumes", &json!({ "volume": body })).await?;
         CINDER.id_in(&answer, "/volume/id", "volume")

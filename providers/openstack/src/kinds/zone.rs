@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use reqwest::Method;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use terrane_api::{ZoneFilter, ZoneResource};
@@ -14,8 +15,8 @@ use crate::designate::{Collection, readiness};
 use crate::marker::{self, strip_marker, with_marker};
 use crate::query::put_opt;
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all(serialize = "camelCase"))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteZone {
     pub id: String,
     pub name: String,
@@ -39,6 +40,7 @@ pub struct ZoneKind;
 
 #[async_trait]
 impl ExternalKind for ZoneKind {
+    type Object = terrane_api::Zone;
     type Cloud = CloudClient;
     type Resource = ZoneResource;
     type Filter = ZoneFilter;
