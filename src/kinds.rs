@@ -15,6 +15,7 @@ macro_rules! for_each_kind {
     ($callback:ident) => {
         $callback! {
             Network => NetworkKind,
+            SubnetPool => SubnetPoolKind,
             Subnet => SubnetKind,
             Router => RouterKind,
             RouterInterface => RouterInterfaceKind,
@@ -172,6 +173,6 @@ mod tests {
                 assert!(at(t) < at(kind), "{t} must come before {kind}");
             }
         }
-        assert_eq!(order.len(), 14);
+        assert_eq!(order.len(), 15);
     }
 }

@@ -41,6 +41,11 @@ enum Command {
         /// has passed without the object appearing.
         #[arg(long, env = "TERRANE_CLOUD_TIMEOUT_SECONDS", default_value_t = 30)]
         cloud_timeout_seconds: u64,
+        /// Drift checks of a kind read one paged list of the project's objects
+        /// instead of one GET per object once at least this many of them are
+        /// checked (per ProviderConfig).
+        #[arg(long, env = "TERRANE_DRIFT_LIST_MIN_OBJECTS", default_value_t = 20)]
+        drift_list_min_objects: usize,
         /// Address of /metrics and /healthz.
         #[arg(long, env = "TERRANE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
         metrics_addr: SocketAddr,
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
         Command::Controller {
             resync_seconds,
             cloud_timeout_seconds,
+            drift_list_min_objects,
             metrics_addr,
             concurrency,
             leader_election_namespace,
@@ -111,6 +117,7 @@ fn main() -> ExitCode {
             let options = controller::Options {
                 resync: Duration::from_secs(resync_seconds.max(1)),
                 cloud_timeout: Duration::from_secs(cloud_timeout_seconds.max(1)),
+                list_min_objects: drift_list_min_objects,
                 metrics_addr,
                 concurrency,
                 leader_election: leader_election_namespace.map(|ns| (ns, "terrane-controller".to_string())),

@@ -323,6 +323,19 @@ async fn network() {
 }
 
 #[tokio::test]
+async fn subnet_pool() {
+    run(Case {
+        kind: "SubnetPool",
+        api: CloudApi::Neutron { plural: "subnetpools", singular: "subnetpool" },
+        prereqs: vec![],
+        has_name: true,
+        resource: |n, k| json!({"name": n, "prefixes": [format!("10.{}.0.0/16", 230 + k)], "defaultPrefixLength": 24}),
+        filter: name_filter,
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn subnet() {
     run(Case {
         kind: "Subnet",

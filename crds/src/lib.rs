@@ -20,6 +20,7 @@ mod schema;
 pub mod security_group;
 pub mod server;
 pub mod subnet;
+pub mod subnet_pool;
 pub mod volume;
 pub mod zone;
 
@@ -38,6 +39,7 @@ pub use router_interface::*;
 pub use security_group::*;
 pub use server::*;
 pub use subnet::*;
+pub use subnet_pool::*;
 pub use volume::*;
 pub use zone::*;
 

@@ -27,6 +27,9 @@ pub struct Options {
     pub resync: Duration,
     /// The timeout of one cloud request.
     pub cloud_timeout: Duration,
+    /// Drift checks of a collection read one list of it once this many of
+    /// its objects are checked (one GET each below that).
+    pub list_min_objects: usize,
     pub metrics_addr: SocketAddr,
     pub concurrency: u16,
     /// `Some((namespace, lease name))` to run only while holding that Lease.
@@ -68,7 +71,8 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
     let (secrets, secret_writer) = kube::runtime::reflector::store();
     let shared = Arc::new(env::Shared {
         client: client.clone(),
-        connector: OpenStackConnector::new(metrics.clone(), options.cloud_timeout),
+        connector: OpenStackConnector::new(metrics.clone(), options.cloud_timeout)
+            .with_list_min_objects(options.list_min_objects),
         recorder: events::EventRecorder::new(client.clone(), options.identity.clone()),
         caches: cache::Caches::new(provider_configs, secrets),
         written: Default::default(),

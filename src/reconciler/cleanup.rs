@@ -61,7 +61,7 @@ impl<K: ExternalKind> Reconciler<K> {
         let refs = self.resolve(p).await.unwrap_or_default();
         let (uid, default_name) = (p.uid(), p.name());
         let desired = Desired { uid: &uid, default_name: &default_name, imported: false, resource, refs: &refs };
-        match self.kind.find_owned(cloud, &desired).await {
+        match self.kind.find_owned(cloud, &desired, Freshness::Fresh).await {
             Ok(found) => {
                 ids.extend(found.iter().map(|r| self.kind.id(r)).filter(|id| p.status.id.as_ref() != Some(id)))
             }

@@ -112,7 +112,11 @@ impl<K: ExternalKind> Reconciler<K> {
         O: ManagedObject,
         E: Environment<O, K::Cloud>,
     {
-        let owned = self.kind.find_owned(cloud, desired).await.map_err(|e| from_provider(&e, "look for duplicates"))?;
+        let owned = self
+            .kind
+            .find_owned(cloud, desired, self.freshness(p))
+            .await
+            .map_err(|e| from_provider(&e, "look for duplicates"))?;
         let removed = self.remove_duplicates(p, cloud, id, &owned).await?;
         if removed.is_empty() {
             return Ok(());
@@ -137,7 +141,7 @@ impl<K: ExternalKind> Reconciler<K> {
         O: ManagedObject,
         E: Environment<O, K::Cloud>,
     {
-        let owned = match self.kind.find_owned(cloud, desired).await {
+        let owned = match self.kind.find_owned(cloud, desired, Freshness::Fresh).await {
             Ok(v) => v,
             Err(e) => {
                 // No answer is not an empty answer: the wait starts again.

@@ -200,11 +200,14 @@ pub trait ExternalKind: Send + Sync + 'static {
     /// Every object matching an import filter.
     async fn find(&self, cloud: &Self::Cloud, filter: &Self::Filter) -> ProviderResult<Vec<Self::Remote>>;
 
-    /// Every object carrying the ownership marker of `uid`.
+    /// Every object carrying the ownership marker of `desired.uid`. With
+    /// `Freshness::Cached` (the duplicate check of a drift check) it may be
+    /// answered from the same list as `get`.
     async fn find_owned(
         &self,
         cloud: &Self::Cloud,
         desired: &Desired<'_, Self::Resource>,
+        freshness: Freshness,
     ) -> ProviderResult<Vec<Self::Remote>>;
 
     fn id(&self, remote: &Self::Remote) -> String;

@@ -177,6 +177,9 @@ pub struct ClientOptions {
     pub max_retries: usize,
     pub min_backoff: Duration,
     pub max_backoff: Duration,
+    /// Drift checks are served from one list of a collection once this many
+    /// of its objects are checked (see [`crate::list_cache`]).
+    pub list_min_objects: usize,
 }
 
 impl Default for ClientOptions {
@@ -188,6 +191,7 @@ impl Default for ClientOptions {
             max_retries: 4,
             min_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
+            list_min_objects: crate::list_cache::DEFAULT_MIN_OBJECTS,
         }
     }
 }
@@ -203,6 +207,7 @@ pub struct CloudClient {
     limiter: RateLimiter,
     observer: Arc<dyn RequestObserver>,
     options: ClientOptions,
+    lists: crate::list_cache::ListCache,
 }
 
 impl std::fmt::Debug for CloudClient {
@@ -230,8 +235,14 @@ impl CloudClient {
             session: Mutex::new(None),
             refused: Mutex::new(None),
             observer,
+            lists: crate::list_cache::ListCache::new(options.list_min_objects),
             options,
         })
+    }
+
+    /// The lists drift checks read (see [`crate::list_cache`]).
+    pub fn lists(&self) -> &crate::list_cache::ListCache {
+        &self.lists
     }
 
     pub fn cloud(&self) -> &CloudConfig {

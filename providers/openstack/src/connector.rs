@@ -15,13 +15,26 @@ use crate::{ClientOptions, CloudClient, CloudConfig};
 pub struct OpenStackConnector {
     observer: Arc<dyn RequestObserver>,
     timeout: Duration,
+    list_min_objects: usize,
     clients: Mutex<HashMap<String, Arc<CloudClient>>>,
 }
 
 impl OpenStackConnector {
     /// Clients whose requests time out after `timeout`.
     pub fn new(observer: Arc<dyn RequestObserver>, timeout: Duration) -> Self {
-        Self { observer, timeout, clients: Mutex::new(HashMap::new()) }
+        Self {
+            observer,
+            timeout,
+            list_min_objects: crate::list_cache::DEFAULT_MIN_OBJECTS,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Drift checks of a collection are served from one list once
+    /// `min_objects` of its objects are checked.
+    pub fn with_list_min_objects(mut self, min_objects: usize) -> Self {
+        self.list_min_objects = min_objects;
+        self
     }
 }
 
@@ -48,6 +61,7 @@ impl Connector for OpenStackConnector {
             requests_per_second: s.requests_per_second,
             burst: s.burst,
             timeout: self.timeout,
+            list_min_objects: self.list_min_objects,
             ..ClientOptions::default()
         };
         let client = Arc::new(CloudClient::new(config, options, self.observer.clone()).map_err(ProviderError::from)?);

@@ -3,9 +3,10 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use terrane_provider::{ProviderResult, Readiness};
+use terrane_provider::{Freshness, ProviderResult, Readiness};
 
 use crate::client::CloudClient;
+use crate::list_cache::{cached_item, cached_items};
 use crate::marker;
 use crate::query::query;
 use crate::rest::DESIGNATE;
@@ -18,6 +19,27 @@ pub struct Collection {
 }
 
 impl Collection {
+    fn cache_key(&self) -> String {
+        format!("designate:{}", self.key)
+    }
+
+    async fn list_all(&self, c: &CloudClient) -> ProviderResult<Vec<(String, Value)>> {
+        DESIGNATE.list_all(c, self.path, self.key, "/id").await
+    }
+
+    /// The object by ID; a drift check reads it from the collection's list.
+    pub async fn get_with<T: DeserializeOwned>(
+        &self,
+        c: &CloudClient,
+        id: &str,
+        freshness: Freshness,
+    ) -> ProviderResult<Option<T>> {
+        match cached_item(c, freshness, &self.cache_key(), id, || self.list_all(c)).await? {
+            Some(v) => DESIGNATE.parse(v, self.key).map(Some),
+            None => self.get(c, id).await,
+        }
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, c: &CloudClient, id: &str) -> ProviderResult<Option<T>> {
         DESIGNATE.get_opt(c, &format!("{}/{id}", self.path)).await?.map(|v| DESIGNATE.parse(v, self.key)).transpose()
     }
@@ -27,15 +49,19 @@ impl Collection {
         DESIGNATE.parse(r[self.key].clone(), self.key)
     }
 
-    /// The objects whose description carries `uid`'s marker.
-    pub async fn find_owned<T: DeserializeOwned>(&self, c: &CloudClient, uid: &str) -> ProviderResult<Vec<T>> {
-        let pattern = format!("*terrane-uid:{uid}]");
-        let found: Vec<Value> = self.list(c, &[("description", &pattern)]).await?;
-        found
-            .into_iter()
-            .filter(|v| v["description"].as_str().is_some_and(|d| marker::has_marker(d, uid)))
-            .map(|v| DESIGNATE.parse(v, self.key))
-            .collect()
+    /// The objects whose description carries `uid`'s marker; a drift check
+    /// reads them from the collection's list.
+    pub async fn find_owned<T: DeserializeOwned>(
+        &self,
+        c: &CloudClient,
+        uid: &str,
+        freshness: Freshness,
+    ) -> ProviderResult<Vec<T>> {
+        let found: Vec<Value> = match cached_items(c, freshness, &self.cache_key(), || self.list_all(c)).await? {
+            Some(items) => items.values().cloned().collect(),
+            None => self.list(c, &[("description", &format!("*terrane-uid:{uid}]"))]).await?,
+        };
+        marker::carrying(found, uid, |v| DESIGNATE.parse(v, self.key))
     }
 }
 

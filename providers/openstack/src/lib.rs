@@ -8,6 +8,7 @@ pub mod clouds;
 pub mod connector;
 pub mod designate;
 pub mod kinds;
+pub mod list_cache;
 pub mod marker;
 pub mod neutron;
 pub mod query;

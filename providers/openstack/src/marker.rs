@@ -51,6 +51,15 @@ pub fn has_marker(description: &str, uid: &str) -> bool {
     !uid.is_empty() && description.ends_with(&format!("{PREFIX}{uid}]"))
 }
 
+/// The `items` whose `description` carries the marker of `uid`, each parsed by `parse`.
+pub fn carrying<T>(
+    items: impl IntoIterator<Item = serde_json::Value>,
+    uid: &str,
+    parse: impl Fn(serde_json::Value) -> terrane_provider::ProviderResult<T>,
+) -> terrane_provider::ProviderResult<Vec<T>> {
+    items.into_iter().filter(|v| v["description"].as_str().is_some_and(|d| has_marker(d, uid))).map(parse).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

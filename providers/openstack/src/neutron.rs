@@ -2,9 +2,10 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use terrane_provider::{Desired, Diff, ProviderError, ProviderResult, Readiness};
+use terrane_provider::{Desired, Diff, Freshness, ProviderError, ProviderResult, Readiness};
 
 use crate::client::CloudClient;
+use crate::list_cache::{cached_item, cached_items};
 use crate::marker;
 use crate::query::query;
 pub use crate::query::{put_opt, put_pair};
@@ -22,6 +23,31 @@ pub struct Collection {
 impl Collection {
     fn list_key(&self) -> String {
         self.plural.replace('-', "_")
+    }
+
+    fn cache_key(&self) -> String {
+        format!("neutron:{}", self.plural)
+    }
+
+    /// Every object of the token's project, page by page.
+    async fn list_project(&self, c: &CloudClient) -> ProviderResult<Vec<(String, Value)>> {
+        let project = c.project_id().await.map_err(ProviderError::from)?;
+        let pairs: Vec<(&str, &str)> = project.as_deref().map(|p| ("project_id", p)).into_iter().collect();
+        NEUTRON.list_all(c, &format!("/v2.0/{}{}", self.plural, query(&pairs)), &self.list_key(), "/id").await
+    }
+
+    /// The object by ID; a drift check reads it from the project's list.
+    pub async fn get_with<T: DeserializeOwned>(
+        &self,
+        c: &CloudClient,
+        id: &str,
+        freshness: Freshness,
+    ) -> ProviderResult<Option<T>> {
+        let listed = cached_item(c, freshness, &self.cache_key(), id, || self.list_project(c)).await?;
+        match listed {
+            Some(v) => NEUTRON.parse(v, self.singular).map(Some),
+            None => self.get(c, id).await,
+        }
     }
 
     pub async fn get<T: DeserializeOwned>(&self, c: &CloudClient, id: &str) -> ProviderResult<Option<T>> {
@@ -51,13 +77,19 @@ impl Collection {
         NEUTRON.parse(r[self.list_key()].clone(), self.plural)
     }
 
-    /// The objects of the token's project whose description carries `uid`'s marker.
-    pub async fn find_owned<T: DeserializeOwned>(&self, c: &CloudClient, uid: &str) -> ProviderResult<Vec<T>> {
-        let all: Vec<Value> = self.list(c, &[]).await?;
-        all.iter()
-            .filter(|v| v["description"].as_str().is_some_and(|d| marker::has_marker(d, uid)))
-            .map(|v| NEUTRON.parse(v.clone(), self.singular))
-            .collect()
+    /// The objects of the token's project whose description carries `uid`'s
+    /// marker; a drift check reads them from the project's list.
+    pub async fn find_owned<T: DeserializeOwned>(
+        &self,
+        c: &CloudClient,
+        uid: &str,
+        freshness: Freshness,
+    ) -> ProviderResult<Vec<T>> {
+        let all: Vec<Value> = match cached_items(c, freshness, &self.cache_key(), || self.list_project(c)).await? {
+            Some(items) => items.values().cloned().collect(),
+            None => self.list_project(c).await?.into_iter().map(|(_, v)| v).collect(),
+        };
+        marker::carrying(all, uid, |v| NEUTRON.parse(v, self.singular))
     }
 
     /// POSTs `{singular: body}` and returns the new object's ID.

@@ -75,6 +75,40 @@ impl Rest {
         }
     }
 
+    /// Every item of the list answer `key` at `path`, page by page with
+    /// `limit` and `marker` (which all five services take), each with its
+    /// ID (at JSON pointer `id` within the item).
+    pub async fn list_all(
+        &self,
+        c: &CloudClient,
+        path: &str,
+        key: &str,
+        id: &str,
+    ) -> ProviderResult<Vec<(String, Value)>> {
+        const PAGE: usize = 1000;
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = match &marker {
+                Some(m) => format!("{path}{sep}limit={PAGE}&marker={}", crate::query::encode(m)),
+                None => format!("{path}{sep}limit={PAGE}"),
+            };
+            let body = self.get(c, &page).await?;
+            let items = body.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+            let n = items.len();
+            for item in items {
+                if let Some(item_id) = item.pointer(id).and_then(Value::as_str) {
+                    marker = Some(item_id.to_string());
+                    out.push((item_id.to_string(), item));
+                }
+            }
+            if n < PAGE || marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// `body[key]` as a string ID, for create answers.
     pub fn id_in(&self, body: &Value, pointer: &str, what: &str) -> ProviderResult<String> {
         body.pointer(pointer)

@@ -9,7 +9,7 @@ use terrane_openstack::kinds::{
     flavor::RemoteFlavor, floating_ip::RemoteFloatingIp, image::RemoteImage, key_pair::RemoteKeyPair,
     network::RemoteNetwork, port::RemotePort, record_set::RemoteRecordSet, router::RemoteRouter,
     router_interface::RemoteRouterInterface, security_group::RemoteSecurityGroup, server::RemoteServer,
-    subnet::RemoteSubnet, volume::RemoteVolume, zone::RemoteZone,
+    subnet::RemoteSubnet, subnet_pool::RemoteSubnetPool, volume::RemoteVolume, zone::RemoteZone,
 };
 
 /// Parses `cloud`, writes it as status shows it, reads that back; returns the status form.
@@ -48,6 +48,11 @@ fn neutron_kinds_read_back_from_status() {
         "ipv6_address_mode": null, "ipv6_ra_mode": null, "project_id": "p"
     }));
     assert_eq!(subnet["gatewayIp"], "10.0.0.1");
+    let pool = status_form::<RemoteSubnetPool>(json!({
+        "id": "sp1", "name": "pool", "prefixes": ["10.230.0.0/16"], "ip_version": 4,
+        "default_prefixlen": "24", "min_prefixlen": 8, "max_prefixlen": 32, "project_id": "p"
+    }));
+    assert_eq!(pool["defaultPrefixLength"], 24);
     let router = status_form::<RemoteRouter>(json!({
         "id": "r1", "name": "edge", "admin_state_up": true, "project_id": "p",
         "external_gateway_info": {"network_id": "n1", "enable_snat": true}

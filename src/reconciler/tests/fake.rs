@@ -102,6 +102,10 @@ impl FakeCloud {
         self.objects.lock().unwrap().len()
     }
 
+    pub fn last_get(&self) -> String {
+        self.calls.lock().unwrap().iter().rev().find(|c| c.starts_with("get ")).cloned().unwrap_or_default()
+    }
+
     pub fn calls_of(&self, prefix: &str) -> usize {
         self.calls.lock().unwrap().iter().filter(|c| c.starts_with(prefix)).count()
     }
@@ -123,8 +127,8 @@ impl ExternalKind for FakeKind {
     type Filter = WidgetFilter;
     type Remote = RemoteWidget;
 
-    async fn get(&self, c: &FakeCloud, id: &str, _: Freshness) -> ProviderResult<Option<RemoteWidget>> {
-        c.log(format!("get {id}"));
+    async fn get(&self, c: &FakeCloud, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteWidget>> {
+        c.log(format!("get {id} {freshness:?}"));
         Ok(c.objects.lock().unwrap().get(id).cloned())
     }
 
@@ -134,7 +138,12 @@ impl ExternalKind for FakeKind {
         Ok(all.values().filter(|w| f.name.as_ref().is_none_or(|n| *n == w.name)).cloned().collect())
     }
 
-    async fn find_owned(&self, c: &FakeCloud, d: &Desired<'_, WidgetResource>) -> ProviderResult<Vec<RemoteWidget>> {
+    async fn find_owned(
+        &self,
+        c: &FakeCloud,
+        d: &Desired<'_, WidgetResource>,
+        _: Freshness,
+    ) -> ProviderResult<Vec<RemoteWidget>> {
         c.log("find_owned".into());
         Ok(c.objects.lock().unwrap().values().filter(|w| w.marker == d.uid).cloned().collect())
     }

@@ -36,6 +36,18 @@ async fn a_second_reconcile_finds_the_object_by_id_and_creates_nothing() {
 }
 
 #[tokio::test]
+async fn a_drift_check_may_read_a_list_but_never_one_older_than_the_last_change() {
+    let (r, env, mut w) = (reconciler(), FakeEnv::default(), widget("a", spec(2)));
+    apply(&r, &mut w, &env).await;
+    assert!(env.cloud.last_get().ends_with("Fresh"), "after a create: {}", env.cloud.last_get());
+    apply(&r, &mut w, &env).await;
+    assert!(env.cloud.last_get().ends_with("Cached { max_age_secs: 0 }"), "just changed: {}", env.cloud.last_get());
+    // Another process (after a restart) did not change it: half the 600 s period will do.
+    apply(&reconciler(), &mut w, &env).await;
+    assert!(env.cloud.last_get().ends_with("Cached { max_age_secs: 300 }"), "{}", env.cloud.last_get());
+}
+
+#[tokio::test]
 async fn adopts_after_a_crash_between_create_and_storing_the_id() {
     let (r, env, mut w) = (reconciler(), FakeEnv::default(), widget("a", spec(2)));
     let id = env.cloud.insert("a", "uid-a", 2);

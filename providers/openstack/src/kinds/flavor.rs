@@ -10,6 +10,7 @@ use terrane_api::{FlavorFilter, FlavorResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, ProviderResult};
 
 use crate::CloudClient;
+use crate::list_cache::cached_item;
 use crate::marker::{self, strip_marker, with_marker};
 use crate::rest::NOVA;
 
@@ -41,6 +42,13 @@ async fn list(c: &CloudClient) -> ProviderResult<Vec<RemoteFlavor>> {
     NOVA.parse(all["flavors"].clone(), "flavors")
 }
 
+const FLAVORS: &str = "nova:flavors";
+
+/// Every flavor the token sees, page by page, for drift checks.
+async fn listing(c: &CloudClient) -> ProviderResult<Vec<(String, serde_json::Value)>> {
+    NOVA.list_all(c, "/flavors/detail?is_public=None", "flavors", "/id").await
+}
+
 pub struct FlavorKind;
 
 #[async_trait]
@@ -51,7 +59,10 @@ impl ExternalKind for FlavorKind {
     type Filter = FlavorFilter;
     type Remote = RemoteFlavor;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteFlavor>> {
+    async fn get(&self, c: &CloudClient, id: &str, f: Freshness) -> ProviderResult<Option<RemoteFlavor>> {
+        if let Some(v) = cached_item(c, f, FLAVORS, id, || listing(c)).await? {
+            return NOVA.parse(v, "flavor").map(Some);
+        }
         NOVA.get_opt(c, &format!("/flavors/{id}")).await?.map(|v| NOVA.parse(v["flavor"].clone(), "flavor")).transpose()
     }
 
@@ -59,7 +70,12 @@ impl ExternalKind for FlavorKind {
         Ok(list(c).await?.into_iter().filter(|x| f.name.as_ref().is_none_or(|n| *n == x.name)).collect())
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, FlavorResource>) -> ProviderResult<Vec<RemoteFlavor>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, FlavorResource>,
+        _: Freshness,
+    ) -> ProviderResult<Vec<RemoteFlavor>> {
         Ok(list(c)
             .await?
             .into_iter()

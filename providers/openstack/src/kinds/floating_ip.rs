@@ -57,8 +57,8 @@ impl ExternalKind for FloatingIpKind {
     type Filter = FloatingIPFilter;
     type Remote = RemoteFloatingIp;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteFloatingIp>> {
-        FIPS.get(c, id).await
+    async fn get(&self, c: &CloudClient, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteFloatingIp>> {
+        FIPS.get_with(c, id, freshness).await
     }
 
     async fn find(&self, c: &CloudClient, f: &FloatingIPFilter) -> ProviderResult<Vec<RemoteFloatingIp>> {
@@ -71,8 +71,9 @@ impl ExternalKind for FloatingIpKind {
         &self,
         c: &CloudClient,
         d: &Desired<'_, FloatingIPResource>,
+        freshness: Freshness,
     ) -> ProviderResult<Vec<RemoteFloatingIp>> {
-        FIPS.find_owned(c, d.uid).await
+        FIPS.find_owned(c, d.uid, freshness).await
     }
 
     fn id(&self, r: &RemoteFloatingIp) -> String {

@@ -14,6 +14,7 @@ use terrane_api::{ImageFilter, ImageResource};
 use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderResult, Readiness};
 
 use crate::CloudClient;
+use crate::list_cache::cached_item;
 use crate::query::{put_opt, put_pair, query, sorted};
 use crate::rest::GLANCE;
 
@@ -80,6 +81,13 @@ async fn start_import(c: &CloudClient, id: &str, url: &str) -> ProviderResult<()
     Ok(())
 }
 
+const IMAGES: &str = "glance:images";
+
+/// Every image the token sees, page by page, for drift checks.
+async fn listing(c: &CloudClient) -> ProviderResult<Vec<(String, serde_json::Value)>> {
+    GLANCE.list_all(c, "/v2/images", "images", "/id").await
+}
+
 pub struct ImageKind;
 
 #[async_trait]
@@ -90,7 +98,10 @@ impl ExternalKind for ImageKind {
     type Filter = ImageFilter;
     type Remote = RemoteImage;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteImage>> {
+    async fn get(&self, c: &CloudClient, id: &str, f: Freshness) -> ProviderResult<Option<RemoteImage>> {
+        if let Some(v) = cached_item(c, f, IMAGES, id, || listing(c)).await? {
+            return GLANCE.parse(v, "image").map(Some);
+        }
         GLANCE.get_opt(c, &format!("/v2/images/{id}")).await?.map(|v| GLANCE.parse(v, "image")).transpose()
     }
 
@@ -102,7 +113,12 @@ impl ExternalKind for ImageKind {
         list(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, ImageResource>) -> ProviderResult<Vec<RemoteImage>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, ImageResource>,
+        _: Freshness,
+    ) -> ProviderResult<Vec<RemoteImage>> {
         let project = c.project_id().await.map_err(terrane_provider::ProviderError::from)?.unwrap_or_default();
         let mine = list(c, &[("owner", &project)]).await?;
         Ok(mine.into_iter().filter(|i| !d.uid.is_empty() && i.property(OWNER_PROPERTY) == Some(d.uid)).collect())

@@ -69,6 +69,7 @@ impl ExternalKind for KeyPairKind {
         &self,
         c: &CloudClient,
         d: &Desired<'_, KeyPairResource>,
+        _: Freshness,
     ) -> ProviderResult<Vec<RemoteKeyPair>> {
         let (Some(name), Ok(key)) = (d.name(d.resource.name.as_ref()), public_key(d)) else { return Ok(Vec::new()) };
         let found = self.get(c, &name, Freshness::Fresh).await?;

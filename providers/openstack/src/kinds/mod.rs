@@ -12,6 +12,7 @@ pub mod router_interface;
 pub mod security_group;
 pub mod server;
 pub mod subnet;
+pub mod subnet_pool;
 pub mod volume;
 pub mod zone;
 
@@ -27,5 +28,6 @@ pub use router_interface::RouterInterfaceKind;
 pub use security_group::SecurityGroupKind;
 pub use server::ServerKind;
 pub use subnet::SubnetKind;
+pub use subnet_pool::SubnetPoolKind;
 pub use volume::VolumeKind;
 pub use zone::ZoneKind;

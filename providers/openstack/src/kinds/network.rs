@@ -62,8 +62,8 @@ impl ExternalKind for NetworkKind {
     type Filter = NetworkFilter;
     type Remote = RemoteNetwork;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteNetwork>> {
-        NETWORKS.get(c, id).await
+    async fn get(&self, c: &CloudClient, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteNetwork>> {
+        NETWORKS.get_with(c, id, freshness).await
     }
 
     async fn find(&self, c: &CloudClient, f: &NetworkFilter) -> ProviderResult<Vec<RemoteNetwork>> {
@@ -78,8 +78,9 @@ impl ExternalKind for NetworkKind {
         &self,
         c: &CloudClient,
         d: &Desired<'_, NetworkResource>,
+        freshness: Freshness,
     ) -> ProviderResult<Vec<RemoteNetwork>> {
-        NETWORKS.find_owned(c, d.uid).await
+        NETWORKS.find_owned(c, d.uid, freshness).await
     }
 
     fn id(&self, r: &RemoteNetwork) -> String {

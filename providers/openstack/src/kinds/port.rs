@@ -160,8 +160,8 @@ impl ExternalKind for PortKind {
     type Filter = PortFilter;
     type Remote = RemotePort;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemotePort>> {
-        PORTS.get(c, id).await
+    async fn get(&self, c: &CloudClient, id: &str, freshness: Freshness) -> ProviderResult<Option<RemotePort>> {
+        PORTS.get_with(c, id, freshness).await
     }
 
     async fn find(&self, c: &CloudClient, f: &PortFilter) -> ProviderResult<Vec<RemotePort>> {
@@ -170,8 +170,13 @@ impl ExternalKind for PortKind {
         PORTS.list_visible(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, PortResource>) -> ProviderResult<Vec<RemotePort>> {
-        PORTS.find_owned(c, d.uid).await
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, PortResource>,
+        freshness: Freshness,
+    ) -> ProviderResult<Vec<RemotePort>> {
+        PORTS.find_owned(c, d.uid, freshness).await
     }
 
     fn id(&self, r: &RemotePort) -> String {

@@ -56,6 +56,20 @@ fn canonical(t: RecordType, records: &[String]) -> Vec<String> {
 /// `records` plus the addresses of every `recordsFrom` object of the record's
 /// family (a FloatingIP's address; a Server's fixed addresses), sorted and
 /// without repeats.
+/// Every `recordsFrom` object's observed state is readable: records are
+/// never sent without an address their spec asks for.
+fn sources_readable(d: &Desired<'_, RecordSetResource>) -> ProviderResult<()> {
+    for source in &d.resource.records_from {
+        if let Some(f) = &source.floating_ip_ref {
+            d.refs.get::<FloatingIpKind>(&f.name)?;
+        }
+        if let Some(s) = &source.server_ref {
+            d.refs.get::<ServerKind>(&s.name)?;
+        }
+    }
+    Ok(())
+}
+
 fn records(d: &Desired<'_, RecordSetResource>) -> Vec<String> {
     let r = d.resource;
     let family = if r.record_type == RecordType::AAAA { 6 } else { 4 };
@@ -91,8 +105,8 @@ impl ExternalKind for RecordSetKind {
     type Filter = RecordSetFilter;
     type Remote = RemoteRecordSet;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteRecordSet>> {
-        RECORDSETS.get(c, id).await
+    async fn get(&self, c: &CloudClient, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteRecordSet>> {
+        RECORDSETS.get_with(c, id, freshness).await
     }
 
     async fn find(&self, c: &CloudClient, f: &RecordSetFilter) -> ProviderResult<Vec<RemoteRecordSet>> {
@@ -106,8 +120,9 @@ impl ExternalKind for RecordSetKind {
         &self,
         c: &CloudClient,
         d: &Desired<'_, RecordSetResource>,
+        freshness: Freshness,
     ) -> ProviderResult<Vec<RemoteRecordSet>> {
-        RECORDSETS.find_owned(c, d.uid).await
+        RECORDSETS.find_owned(c, d.uid, freshness).await
     }
 
     fn id(&self, r: &RemoteRecordSet) -> String {
@@ -140,6 +155,7 @@ impl ExternalKind for RecordSetKind {
 
     async fn create(&self, c: &CloudClient, d: &Desired<'_, RecordSetResource>) -> ProviderResult<String> {
         let r = d.resource;
+        sources_readable(d)?;
         let zone_id = d.refs.id::<ZoneKind>(&r.zone_ref.name)?;
         // The Zone as its reconciler last saw it: no second look-up.
         let zone_name = d.refs.get::<ZoneKind>(&r.zone_ref.name)?.name;
@@ -165,6 +181,7 @@ impl ExternalKind for RecordSetKind {
         r: &RemoteRecordSet,
         _: &Diff,
     ) -> ProviderResult<()> {
+        sources_readable(d)?;
         let mut body = json!({ "records": records(d) });
         put_opt(&mut body, "ttl", d.resource.ttl);
         let current = r.description.as_deref().unwrap_or_default();
@@ -192,6 +209,8 @@ mod tests {
     use terrane_api::{AddressSource, LocalReference, RecordSetResource, RecordType};
     use terrane_provider::{Desired, ResolvedRefs};
 
+    use super::super::server::{RemoteServer, ServerAddress};
+
     fn from(fip: Option<&str>, server: Option<&str>) -> AddressSource {
         AddressSource { floating_ip_ref: fip.map(LocalReference::new), server_ref: server.map(LocalReference::new) }
     }
@@ -200,21 +219,41 @@ mod tests {
     fn records_from_floating_ips_and_servers_fixed_addresses_of_the_family() {
         let mut refs = ResolvedRefs::default();
         refs.insert("Zone", "z", "zone-id", json!({}));
-        refs.insert("FloatingIP", "f", "fip-id", json!({"floatingIpAddress": "172.24.4.9"}));
-        refs.insert(
-            "Server",
-            "s",
-            "server-id",
-            json!({"addresses": [
-            {"network": "n", "addr": "10.0.0.5", "version": 4, "type": "fixed"},
-            {"network": "n", "addr": "172.24.4.9", "version": 4, "type": "floating"},
-            {"network": "n", "addr": "fd00::5", "version": 6, "type": "fixed"}]}),
-        );
+        let fip = json!({"id": "fip-id", "floatingIpAddress": "172.24.4.9", "floatingNetworkId": "ext", "portId": null,
+            "fixedIpAddress": null, "routerId": null, "status": "ACTIVE", "description": ""});
+        refs.insert("FloatingIP", "f", "fip-id", fip);
+        let address = |addr: &str, version: u8, kind: &str| ServerAddress {
+            network: "n".into(),
+            addr: addr.into(),
+            version,
+            kind: kind.into(),
+        };
+        let server = RemoteServer {
+            id: "server-id".into(),
+            name: "s".into(),
+            status: "ACTIVE".into(),
+            task_state: None,
+            flavor: "m1.tiny".into(),
+            image_id: None,
+            key_name: None,
+            availability_zone: None,
+            metadata: Default::default(),
+            tags: Vec::new(),
+            security_groups: Vec::new(),
+            addresses: vec![
+                address("10.0.0.5", 4, "fixed"),
+                address("172.24.4.9", 4, "floating"),
+                address("fd00::5", 6, "fixed"),
+            ],
+            volumes: Vec::new(),
+            fault: None,
+        };
+        refs.insert("Server", "s", "server-id", serde_json::to_value(&server).expect("serializes"));
         let mut want = RecordSetResource {
             zone_ref: LocalReference::new("z"),
             name: None,
             record_type: RecordType::A,
-            records: vec!["192.0.2.1".into(), "10.0.0.5".into()],
+            records: vec!["192.0.2.1".into(), "172.24.4.9".into()],
             records_from: vec![from(Some("f"), None), from(None, Some("s"))],
             ttl: None,
             description: None,
@@ -225,7 +264,7 @@ mod tests {
         assert_eq!(
             d(&want),
             vec!["10.0.0.5", "172.24.4.9", "192.0.2.1"],
-            "sorted, repeats once, the server's floating address not taken from it"
+            "sorted, repeats once, the server's fixed address taken, its floating one not"
         );
         want.record_type = RecordType::AAAA;
         want.records = Vec::new();

@@ -72,8 +72,8 @@ impl ExternalKind for RouterKind {
     type Filter = RouterFilter;
     type Remote = RemoteRouter;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteRouter>> {
-        ROUTERS.get(c, id).await
+    async fn get(&self, c: &CloudClient, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteRouter>> {
+        ROUTERS.get_with(c, id, freshness).await
     }
 
     async fn find(&self, c: &CloudClient, f: &RouterFilter) -> ProviderResult<Vec<RemoteRouter>> {
@@ -82,8 +82,13 @@ impl ExternalKind for RouterKind {
         ROUTERS.list_visible(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, RouterResource>) -> ProviderResult<Vec<RemoteRouter>> {
-        ROUTERS.find_owned(c, d.uid).await
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, RouterResource>,
+        freshness: Freshness,
+    ) -> ProviderResult<Vec<RemoteRouter>> {
+        ROUTERS.find_owned(c, d.uid, freshness).await
     }
 
     fn id(&self, r: &RemoteRouter) -> String {

@@ -66,8 +66,8 @@ impl ExternalKind for RouterInterfaceKind {
     type Filter = NoFilter;
     type Remote = RemoteRouterInterface;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteRouterInterface>> {
-        Ok(PORTS.get::<Port>(c, id).await?.and_then(from_port))
+    async fn get(&self, c: &CloudClient, id: &str, f: Freshness) -> ProviderResult<Option<RemoteRouterInterface>> {
+        Ok(PORTS.get_with::<Port>(c, id, f).await?.and_then(from_port))
     }
 
     async fn find(&self, _: &CloudClient, _: &NoFilter) -> ProviderResult<Vec<RemoteRouterInterface>> {
@@ -78,6 +78,7 @@ impl ExternalKind for RouterInterfaceKind {
         &self,
         c: &CloudClient,
         d: &Desired<'_, RouterInterfaceResource>,
+        _: Freshness,
     ) -> ProviderResult<Vec<RemoteRouterInterface>> {
         let (router, subnet) = ids(d)?;
         let ports: Vec<Port> = PORTS.list_visible(c, &[("device_id", router)]).await?;

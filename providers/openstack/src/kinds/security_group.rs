@@ -148,8 +148,13 @@ impl ExternalKind for SecurityGroupKind {
     type Filter = SecurityGroupFilter;
     type Remote = RemoteSecurityGroup;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteSecurityGroup>> {
-        GROUPS.get(c, id).await
+    async fn get(
+        &self,
+        c: &CloudClient,
+        id: &str,
+        freshness: Freshness,
+    ) -> ProviderResult<Option<RemoteSecurityGroup>> {
+        GROUPS.get_with(c, id, freshness).await
     }
 
     async fn find(&self, c: &CloudClient, f: &SecurityGroupFilter) -> ProviderResult<Vec<RemoteSecurityGroup>> {
@@ -162,8 +167,9 @@ impl ExternalKind for SecurityGroupKind {
         &self,
         c: &CloudClient,
         d: &Desired<'_, SecurityGroupResource>,
+        freshness: Freshness,
     ) -> ProviderResult<Vec<RemoteSecurityGroup>> {
-        GROUPS.find_owned(c, d.uid).await
+        GROUPS.find_owned(c, d.uid, freshness).await
     }
 
     fn validate(&self, d: &Desired<'_, SecurityGroupResource>) -> ProviderResult<()> {

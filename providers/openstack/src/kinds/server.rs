@@ -20,6 +20,7 @@ use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, Provid
 
 use super::{FlavorKind, ImageKind, KeyPairKind, NetworkKind, PortKind, SecurityGroupKind, VolumeKind};
 use crate::CloudClient;
+use crate::list_cache::{cached_item, cached_items};
 use crate::query::{encode, put_opt, sorted};
 use crate::rest::NOVA;
 
@@ -108,6 +109,13 @@ fn parse_server(v: &Value) -> ProviderResult<RemoteServer> {
     })
 }
 
+const SERVERS: &str = "nova:servers";
+
+/// Every server of the project, page by page, for drift checks.
+async fn listing(c: &CloudClient) -> ProviderResult<Vec<(String, Value)>> {
+    NOVA.list_all(c, "/servers/detail", "servers", "/id").await
+}
+
 /// The servers a `/servers/detail` query answers.
 async fn list(c: &CloudClient, path: &str) -> ProviderResult<Vec<RemoteServer>> {
     let all = NOVA.get(c, path).await?;
@@ -180,7 +188,10 @@ impl ExternalKind for ServerKind {
     type Filter = ServerFilter;
     type Remote = RemoteServer;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteServer>> {
+    async fn get(&self, c: &CloudClient, id: &str, f: Freshness) -> ProviderResult<Option<RemoteServer>> {
+        if let Some(v) = cached_item(c, f, SERVERS, id, || listing(c)).await? {
+            return parse_server(&v).map(Some);
+        }
         match NOVA.get_opt(c, &format!("/servers/{id}")).await? {
             Some(v) if v["server"]["status"] != "DELETED" => Ok(Some(parse_server(&v["server"])?)),
             _ => Ok(None),
@@ -196,9 +207,17 @@ impl ExternalKind for ServerKind {
         Ok(list(c, &path).await?.into_iter().filter(|s| f.name.as_ref().is_none_or(|n| *n == s.name)).collect())
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, ServerResource>) -> ProviderResult<Vec<RemoteServer>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, ServerResource>,
+        f: Freshness,
+    ) -> ProviderResult<Vec<RemoteServer>> {
         let tag = format!("{MARKER_TAG}{}", d.uid);
-        let tagged = list(c, &format!("/servers/detail?tags={}", encode(&tag))).await?;
+        let tagged = match cached_items(c, f, SERVERS, || listing(c)).await? {
+            Some(all) => all.values().map(parse_server).collect::<ProviderResult<Vec<_>>>()?,
+            None => list(c, &format!("/servers/detail?tags={}", encode(&tag))).await?,
+        };
         Ok(tagged.into_iter().filter(|s| !d.uid.is_empty() && s.tags.contains(&tag)).collect())
     }
 

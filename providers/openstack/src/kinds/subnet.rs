@@ -95,8 +95,8 @@ impl ExternalKind for SubnetKind {
     type Filter = SubnetFilter;
     type Remote = RemoteSubnet;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteSubnet>> {
-        SUBNETS.get(c, id).await
+    async fn get(&self, c: &CloudClient, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteSubnet>> {
+        SUBNETS.get_with(c, id, freshness).await
     }
 
     async fn find(&self, c: &CloudClient, f: &SubnetFilter) -> ProviderResult<Vec<RemoteSubnet>> {
@@ -106,8 +106,13 @@ impl ExternalKind for SubnetKind {
         SUBNETS.list_visible(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, SubnetResource>) -> ProviderResult<Vec<RemoteSubnet>> {
-        SUBNETS.find_owned(c, d.uid).await
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, SubnetResource>,
+        freshness: Freshness,
+    ) -> ProviderResult<Vec<RemoteSubnet>> {
+        SUBNETS.find_owned(c, d.uid, freshness).await
     }
 
     fn id(&self, r: &RemoteSubnet) -> String {

@@ -13,6 +13,7 @@ use terrane_provider::{Desired, Diff, ExternalKind, Freshness, ProviderError, Pr
 
 use super::ImageKind;
 use crate::CloudClient;
+use crate::list_cache::cached_item;
 use crate::query::{encode, put_opt};
 use crate::rest::CINDER;
 
@@ -46,6 +47,13 @@ async fn list(c: &CloudClient, query: &str) -> ProviderResult<Vec<RemoteVolume>>
     CINDER.parse(all["volumes"].clone(), "volumes")
 }
 
+const VOLUMES: &str = "cinder:volumes";
+
+/// Every volume of the project, page by page, for drift checks.
+async fn listing(c: &CloudClient) -> ProviderResult<Vec<(String, serde_json::Value)>> {
+    CINDER.list_all(c, "/volumes/detail", "volumes", "/id").await
+}
+
 pub struct VolumeKind;
 
 #[async_trait]
@@ -56,7 +64,10 @@ impl ExternalKind for VolumeKind {
     type Filter = VolumeFilter;
     type Remote = RemoteVolume;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteVolume>> {
+    async fn get(&self, c: &CloudClient, id: &str, f: Freshness) -> ProviderResult<Option<RemoteVolume>> {
+        if let Some(v) = cached_item(c, f, VOLUMES, id, || listing(c)).await? {
+            return CINDER.parse(v, "volume").map(Some);
+        }
         CINDER
             .get_opt(c, &format!("/volumes/{id}"))
             .await?
@@ -69,7 +80,12 @@ impl ExternalKind for VolumeKind {
         Ok(list(c, &q).await?.into_iter().filter(|v| f.name.is_none() || v.name == f.name).collect())
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, VolumeResource>) -> ProviderResult<Vec<RemoteVolume>> {
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, VolumeResource>,
+        _: Freshness,
+    ) -> ProviderResult<Vec<RemoteVolume>> {
         let filter = json!({ OWNER_KEY: d.uid }).to_string();
         let found = list(c, &format!("?metadata={}", encode(&filter))).await?;
         Ok(found

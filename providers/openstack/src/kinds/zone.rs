@@ -46,8 +46,8 @@ impl ExternalKind for ZoneKind {
     type Filter = ZoneFilter;
     type Remote = RemoteZone;
 
-    async fn get(&self, c: &CloudClient, id: &str, _: Freshness) -> ProviderResult<Option<RemoteZone>> {
-        ZONES.get(c, id).await
+    async fn get(&self, c: &CloudClient, id: &str, freshness: Freshness) -> ProviderResult<Option<RemoteZone>> {
+        ZONES.get_with(c, id, freshness).await
     }
 
     async fn find(&self, c: &CloudClient, f: &ZoneFilter) -> ProviderResult<Vec<RemoteZone>> {
@@ -56,8 +56,13 @@ impl ExternalKind for ZoneKind {
         ZONES.list(c, &q).await
     }
 
-    async fn find_owned(&self, c: &CloudClient, d: &Desired<'_, ZoneResource>) -> ProviderResult<Vec<RemoteZone>> {
-        ZONES.find_owned(c, d.uid).await
+    async fn find_owned(
+        &self,
+        c: &CloudClient,
+        d: &Desired<'_, ZoneResource>,
+        freshness: Freshness,
+    ) -> ProviderResult<Vec<RemoteZone>> {
+        ZONES.find_owned(c, d.uid, freshness).await
     }
 
     fn id(&self, r: &RemoteZone) -> String {
