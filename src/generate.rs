@@ -50,7 +50,8 @@ pub fn write_crds(dir: &Path) -> Result<Vec<String>, GenerateError> {
 /// The controller's ServiceAccount, ClusterRole (every kind of the table)
 /// and leader-election Role, with their bindings.
 pub fn rendered_rbac() -> String {
-    let plurals: Vec<String> = std::iter::once("providerconfigs".to_string())
+    let plurals: Vec<String> = ["providerconfigs".to_string(), "clusters".to_string()]
+        .into_iter()
         .chain(crate::kinds::all().into_iter().map(|k| k.plural))
         .collect();
     let resources = plurals.join(", ");
@@ -68,19 +69,21 @@ kind: ClusterRole
 metadata:
   name: terrane-controller
 rules:
+  # A Cluster creates and deletes the objects its machines are made of.
   - apiGroups: [terrane.dev]
     resources: [{resources}]
-    verbs: [get, list, watch, patch]
+    verbs: [get, list, watch, patch, create, delete]
   - apiGroups: [terrane.dev]
     resources: [{status}]
     verbs: [get, patch]
   # Credentials: read the Secret a ProviderConfig names, label it and hold a
   # finalizer on it while objects still need it (the controller watches only
   # Secrets carrying that label); read user data a Server names; create the
-  # Secret a KeyPair's generated private key goes to.
+  # Secret a KeyPair's generated private key goes to; keep a Cluster's keys,
+  # kubeconfig and user data, and delete them with it.
   - apiGroups: [""]
     resources: [secrets]
-    verbs: [get, list, watch, patch, create]
+    verbs: [get, list, watch, patch, create, delete]
   - apiGroups: [""]
     resources: [configmaps]
     verbs: [get]

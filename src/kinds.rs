@@ -55,14 +55,14 @@ pub fn all() -> Vec<KindName> {
     for_each_kind!(names)
 }
 
-/// The CRD of ProviderConfig and of every managed kind, in table order.
+/// The CRDs of ProviderConfig, Cluster and every managed kind, in table order.
 /// Each kind's `status.resource` is described by its provider's observed
 /// type (`ExternalKind::Remote`), so the cloud state shown there has a schema.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     use kube::CustomResourceExt;
     macro_rules! crds {
         ($($api:ident => $provider:ident),* $(,)?) => {
-            vec![terrane_api::ProviderConfig::crd(), $(with_observed_schema(
+            vec![terrane_api::ProviderConfig::crd(), terrane_api::Cluster::crd(), $(with_observed_schema(
                 terrane_api::$api::crd(),
                 observed_schema::<<terrane_openstack::kinds::$provider as terrane_provider::ExternalKind>::Remote>(),
             )),*]

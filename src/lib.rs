@@ -5,7 +5,10 @@
 //! [`kinds`] is the one table of managed kinds; [`generate`] writes the CRD
 //! and RBAC YAML derived from it.
 
+pub mod cluster;
 pub mod controller;
 pub mod generate;
+pub mod git;
 pub mod kinds;
+pub mod manifests;
 pub mod reconciler;

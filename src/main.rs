@@ -61,6 +61,10 @@ enum Command {
         /// Reconcile only objects of this namespace (default: every namespace).
         #[arg(long, env = "TERRANE_NAMESPACE")]
         namespace: Option<String>,
+        /// Where Cluster bootstraps keep fetched Git repositories (default: a
+        /// `terrane-git` directory in the system's temporary directory).
+        #[arg(long, env = "TERRANE_GIT_CACHE")]
+        git_cache: Option<PathBuf>,
     },
 }
 
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
             leader_election_namespace,
             identity,
             namespace,
+            git_cache,
         } => {
             let identity = identity
                 .or_else(|| std::env::var("HOSTNAME").ok())
@@ -123,6 +128,7 @@ fn main() -> ExitCode {
                 leader_election: leader_election_namespace.map(|ns| (ns, "terrane-controller".to_string())),
                 identity,
                 namespace,
+                git_cache: git_cache.unwrap_or_else(|| std::env::temp_dir().join("terrane-git")),
             };
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(r) => r,

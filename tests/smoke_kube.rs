@@ -85,8 +85,9 @@ async fn crd_with_status_subresource_is_served_and_watched() {
 #[tokio::test]
 async fn a_second_apiserver_is_independent() {
     let shared = TestNamespace::new("smoke-second").await.expect("ground kube-apiserver");
-    let second =
-        KubeCluster::start_ephemeral(StartOptions { controller_manager: false }).await.expect("second apiserver");
+    let second = KubeCluster::start_ephemeral(StartOptions { controller_manager: false, ..Default::default() })
+        .await
+        .expect("second apiserver");
     let client = second.client().await.expect("client of the second apiserver");
     let version = client.apiserver_version().await.expect("version");
     assert_eq!(

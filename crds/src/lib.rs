@@ -4,6 +4,7 @@
 //! `providerConfigRef`, `managementPolicy`, `deletionPolicy`) + `import` +
 //! `resource`; `status` = [`ResourceStatus`].
 
+pub mod cluster;
 pub mod common;
 pub mod flavor;
 pub mod floating_ip;
@@ -24,6 +25,7 @@ pub mod subnet_pool;
 pub mod volume;
 pub mod zone;
 
+pub use cluster::*;
 pub use common::*;
 pub use flavor::*;
 pub use floating_ip::*;

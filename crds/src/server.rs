@@ -65,6 +65,17 @@ pub struct UserData {
     pub secret_key_ref: Option<KeySelector>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map_key_ref: Option<KeySelector>,
+    /// `Base64`: the value is already base64 (binary user data such as
+    /// gzipped cloud-config) and goes to the cloud as it is. Default `Text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<UserDataEncoding>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum UserDataEncoding {
+    #[default]
+    Text,
+    Base64,
 }
 
 impl UserData {

@@ -2,8 +2,8 @@
 
 mod cache;
 mod env;
-mod events;
-mod finalizers;
+pub(crate) mod events;
+pub(crate) mod finalizers;
 mod http;
 mod inputs;
 mod kind;
@@ -37,6 +37,8 @@ pub struct Options {
     pub identity: String,
     /// Watch only this namespace (default: all).
     pub namespace: Option<String>,
+    /// Where Cluster bootstraps cache fetched Git repositories.
+    pub git_cache: std::path::PathBuf,
 }
 
 /// Why the controller stopped.
@@ -101,6 +103,13 @@ pub async fn run(options: Options) -> Result<(), ControllerRunError> {
     let mut all = crate::for_each_kind!(controllers);
     all.push(Box::pin(provider_config::run(shared.clone(), ns, provider_config_writer, stopped(stop_rx.clone()))));
     all.push(Box::pin(provider_config::watch_credentials(shared.clone(), ns, secret_writer, stopped(stop_rx.clone()))));
+    all.push(Box::pin(crate::cluster::run(
+        client.clone(),
+        Arc::new(events::EventRecorder::new(client.clone(), options.identity.clone())),
+        crate::cluster::Options { git_cache: options.git_cache.clone() },
+        ns,
+        stopped(stop_rx.clone()),
+    )));
     let controllers = futures::future::join_all(all);
     tracing::info!(resync = ?options.resync, "controllers started");
 

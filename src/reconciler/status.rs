@@ -59,7 +59,8 @@ impl Verdict {
     }
 }
 
-fn set(
+/// Sets condition `type_` in `conditions`; its transition time moves only when its status flips.
+pub fn set(
     conditions: &mut Vec<Condition>,
     type_: &str,
     status: bool,

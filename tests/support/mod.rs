@@ -216,8 +216,11 @@ async fn teardown_all(env: &Env) {
     // Dependents first (the kinds table in reverse), so the namespace empties
     // in the order Terrane deletes.
     let client = env.ns.client.clone();
-    let apis: Vec<_> =
-        terrane::kinds::all().into_iter().rev().map(|k| terrane_api(&client, &env.ns.name, k.kind)).collect();
+    // Clusters first: they delete the objects they own.
+    let apis: Vec<_> = std::iter::once("Cluster")
+        .chain(terrane::kinds::all().into_iter().rev().map(|k| k.kind))
+        .map(|k| terrane_api(&client, &env.ns.name, k))
+        .collect();
     for api in &apis {
         let _ = api.delete_collection(&DeleteParams::default(), &ListParams::default()).await;
     }
@@ -486,4 +489,73 @@ pub async fn delete_namespace(env: &Env, secs: u64) -> Duration {
 pub fn dig(name: &str) -> std::collections::BTreeSet<String> {
     let out = Command::new("dig").args(["+short", "@127.0.0.1", name, "A"]).output().expect("run dig");
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+/// The Ready condition of Cluster `name` as `(status, reason, message)`.
+pub async fn cluster_ready(env: &Env, name: &str) -> Option<(String, String, String)> {
+    let c = env.api::<terrane_api::Cluster>().get_opt(name).await.ok()??;
+    let r = c.status?.conditions.into_iter().find(|c| c.type_ == "Ready")?;
+    Some((r.status, r.reason, r.message))
+}
+
+/// Waits until Cluster `name` passes `check`, for at most `secs`; panics
+/// with its last Ready condition otherwise.
+pub async fn wait_cluster(
+    env: &Env,
+    name: &str,
+    secs: u64,
+    what: &str,
+    check: impl Fn(&terrane_api::Cluster) -> bool,
+) -> terrane_api::Cluster {
+    let api = env.api::<terrane_api::Cluster>();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Ok(Some(c)) = api.get_opt(name).await
+            && check(&c)
+        {
+            return c;
+        }
+        if Instant::now() > deadline {
+            panic!("Cluster/{name}: {what} not reached in {secs}s; Ready: {:?}", cluster_ready(env, name).await);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// True when the Cluster's Ready condition is True.
+pub fn cluster_is_ready(c: &terrane_api::Cluster) -> bool {
+    c.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// The Cluster's Ready message.
+pub fn cluster_message(c: &terrane_api::Cluster) -> String {
+    c.status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+/// A self-contained kubeconfig (CA inline, admin token) for `cluster`.
+pub fn inline_kubeconfig(cluster: &KubeCluster) -> String {
+    use base64::Engine;
+    let dir = cluster.dir();
+    let ca = std::fs::read_to_string(dir.join("ca.crt")).expect("ca.crt");
+    let token = std::fs::read_to_string(dir.join("admin.token")).expect("admin.token");
+    let port = cluster.port().expect("port");
+    json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "t",
+        "clusters": [{"name": "t", "cluster": {"server": format!("https://127.0.0.1:{port}"),
+            "certificate-authority-data": base64::engine::general_purpose::STANDARD.encode(ca)}}],
+        "users": [{"name": "admin", "user": {"token": token.trim()}}],
+        "contexts": [{"name": "t", "context": {"cluster": "t", "user": "admin"}}],
+    })
+    .to_string()
+}
+
+/// A client from kubeconfig text, through kube's own loader.
+pub async fn client_from_kubeconfig(text: &str) -> kube::Client {
+    let kc = kube::config::Kubeconfig::from_yaml(text).expect("kubeconfig parses");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("kubeconfig loads");
+    kube::Client::try_from(config).expect("client")
 }

@@ -22,16 +22,27 @@ pub struct KubeCluster {
 }
 
 /// How to start a cluster.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StartOptions {
     /// Also run kube-controller-manager's namespace and garbage-collector
     /// controllers, so deleting a namespace really deletes what is in it.
     pub controller_manager: bool,
+    /// Start as a booted control-plane machine would: with the CAs and
+    /// service-account keys already in the directory (not made here).
+    pub machine: Option<MachineStart>,
+}
+
+/// The apiserver of a booted machine.
+#[derive(Debug, Clone)]
+pub struct MachineStart {
+    pub port: u16,
+    /// Names of the serving certificate besides 127.0.0.1 and localhost.
+    pub sans: Vec<String>,
 }
 
 impl Default for StartOptions {
     fn default() -> Self {
-        Self { controller_manager: true }
+        Self { controller_manager: true, machine: None }
     }
 }
 
@@ -58,6 +69,15 @@ impl KubeCluster {
         fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
         let cluster = Self { dir, ephemeral: true };
         cluster.start(options).await?;
+        Ok(cluster)
+    }
+
+    /// An apiserver started from files a booted machine holds: `dir` already
+    /// has `ca.crt`, `ca.key`, `sa.pub`, `sa.key` and `front-proxy-ca.crt`.
+    /// Stopped and deleted on drop.
+    pub async fn start_machine(dir: PathBuf, machine: MachineStart) -> Result<Self> {
+        let cluster = Self { dir, ephemeral: true };
+        cluster.start(StartOptions { controller_manager: false, machine: Some(machine) }).await?;
         Ok(cluster)
     }
 
@@ -115,7 +135,10 @@ impl KubeCluster {
         for sub in ["logs", "pids"] {
             fs::create_dir_all(d.join(sub)).map_err(io("creating the cluster directories"))?;
         }
-        pki::ensure(d)?;
+        match &options.machine {
+            None => pki::ensure(d)?,
+            Some(m) => pki::serving_cert(d, &m.sans)?,
+        }
         let token = match fs::read_to_string(d.join("admin.token")) {
             Ok(t) => t.trim().to_string(),
             Err(_) => crate::random_suffix(32),
@@ -123,7 +146,11 @@ impl KubeCluster {
         write(d, "admin.token", &token)?;
         write(d, "tokens.csv", &format!("{token},admin,admin-uid,system:masters\n"))?;
 
-        let (port, etcd_port, peer_port, kcm_port) = (free_port()?, free_port()?, free_port()?, free_port()?);
+        let port = match &options.machine {
+            Some(m) => m.port,
+            None => free_port()?,
+        };
+        let (etcd_port, peer_port, kcm_port) = (free_port()?, free_port()?, free_port()?);
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
         self.spawn(
@@ -145,29 +172,41 @@ impl KubeCluster {
         wait_until(d, "etcd", 30, || async { tcp_open(etcd_port) }).await?;
 
         let p = |f: &str| d.join(f).display().to_string();
-        self.spawn(
-            "apiserver",
-            &apiserver,
-            &[
-                format!("--etcd-servers={etcd_url}"),
-                "--bind-address=127.0.0.1".into(),
-                "--advertise-address=127.0.0.1".into(),
-                format!("--secure-port={port}"),
-                format!("--cert-dir={}", p("certs")),
-                format!("--tls-cert-file={}", p("server.crt")),
-                format!("--tls-private-key-file={}", p("server.key")),
-                format!("--client-ca-file={}", p("ca.crt")),
-                format!("--token-auth-file={}", p("tokens.csv")),
-                "--authorization-mode=RBAC".into(),
-                "--service-account-issuer=https://kubernetes.default.svc".into(),
-                format!("--service-account-key-file={}", p("sa.pub")),
-                format!("--service-account-signing-key-file={}", p("sa.key")),
-                "--service-cluster-ip-range=10.0.0.0/24".into(),
-                "--disable-admission-plugins=ServiceAccount".into(),
-                "--allow-privileged=true".into(),
-                "--endpoint-reconciler-type=none".into(),
-            ],
-        )?;
+        let mut args = vec![
+            format!("--etcd-servers={etcd_url}"),
+            "--bind-address=127.0.0.1".into(),
+            "--advertise-address=127.0.0.1".into(),
+            format!("--secure-port={port}"),
+            format!("--cert-dir={}", p("certs")),
+            format!("--tls-cert-file={}", p("server.crt")),
+            format!("--tls-private-key-file={}", p("server.key")),
+            format!("--client-ca-file={}", p("ca.crt")),
+            format!("--token-auth-file={}", p("tokens.csv")),
+            "--authorization-mode=RBAC".into(),
+            "--service-account-issuer=https://kubernetes.default.svc".into(),
+            format!("--service-account-key-file={}", p("sa.pub")),
+            format!("--service-account-signing-key-file={}", p("sa.key")),
+            "--service-cluster-ip-range=10.0.0.0/24".into(),
+            "--disable-admission-plugins=ServiceAccount".into(),
+            "--allow-privileged=true".into(),
+            "--endpoint-reconciler-type=none".into(),
+        ];
+        if options.machine.is_some() {
+            // As kubeadm runs it: joining machines authenticate with bootstrap
+            // tokens, kubelets are authorized as their Node, and aggregated
+            // APIs trust the front-proxy CA.
+            args.retain(|a| !a.starts_with("--authorization-mode="));
+            args.extend([
+                "--authorization-mode=Node,RBAC".to_string(),
+                "--enable-bootstrap-token-auth=true".into(),
+                format!("--requestheader-client-ca-file={}", p("front-proxy-ca.crt")),
+                "--requestheader-allowed-names=front-proxy-client".into(),
+                "--requestheader-username-headers=X-Remote-User".into(),
+                "--requestheader-group-headers=X-Remote-Group".into(),
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-".into(),
+            ]);
+        }
+        self.spawn("apiserver", &apiserver, &args)?;
         write(d, "port", &port.to_string())?;
         write(d, "kubeconfig", &kubeconfig(port, &d.join("ca.crt"), &token))?;
         wait_until(d, "kube-apiserver /readyz", 90, || self.is_ready()).await?;

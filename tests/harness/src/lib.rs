@@ -5,12 +5,16 @@
 //!   `kube-controller-manager` so namespaces and owned objects are really deleted.
 //!   [`KubeCluster::shared`] is the one the ground command starts;
 //!   [`KubeCluster::start_ephemeral`] starts an independent one (a "target cluster").
+//! * [`ControlPlaneMachine`]: plays a machine a Cluster boots, from its user data.
+//! * [`GitServer`]: real Git repositories on loopback (`git://` and smart HTTP).
 //! * [`TestNamespace`]: a fresh namespace per test on a shared apiserver.
 //! * [`ground_dir`] / [`clouds_yaml`]: where the ground keeps its state and the
 //!   `clouds.yaml` of the local OpenStack cloud that `tests/ground/start-openstack.sh` seeds.
 
 mod cloud;
+mod git_server;
 mod kube_cluster;
+mod machine;
 mod namespace;
 mod pause;
 mod pki;
@@ -18,7 +22,9 @@ mod pki;
 use std::path::PathBuf;
 
 pub use cloud::{RequestCounter, cloud_client, clouds_yaml_text};
-pub use kube_cluster::{KubeCluster, StartOptions};
+pub use git_server::{GitRepo, GitServer};
+pub use kube_cluster::{KubeCluster, MachineStart, StartOptions};
+pub use machine::{CloudConfig, ControlPlaneMachine};
 pub use namespace::TestNamespace;
 pub use pause::{Paused, pause};
 

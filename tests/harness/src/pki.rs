@@ -93,3 +93,120 @@ pub fn ensure(dir: &Path) -> Result<()> {
     openssl(dir, &["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"])?;
     Ok(())
 }
+
+/// Writes a serving pair `server.crt`/`server.key` signed by the `ca.crt` /
+/// `ca.key` already in `dir`, for 127.0.0.1, localhost and `sans` (as
+/// kubeadm makes the apiserver's certificate from the cluster CA).
+pub fn serving_cert(dir: &Path, sans: &[String]) -> Result<()> {
+    let mut names = vec!["IP:127.0.0.1".to_string(), "DNS:localhost".into(), "DNS:kubernetes.default.svc".into()];
+    for s in sans {
+        let entry = if s.parse::<std::net::IpAddr>().is_ok() { format!("IP:{s}") } else { format!("DNS:{s}") };
+        if !names.contains(&entry) {
+            names.push(entry);
+        }
+    }
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=kube-apiserver",
+        ],
+    )?;
+    std::fs::write(
+        dir.join("server.ext"),
+        format!(
+            "subjectAltName={}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+            names.join(",")
+        ),
+    )
+    .map_err(crate::io("writing server.ext"))?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-out",
+            "server.crt",
+            "-extfile",
+            "server.ext",
+        ],
+    )
+}
+
+/// Signs the CSR `csr_pem` with the `ca.crt`/`ca.key` in `dir` as a client
+/// certificate (what kube-controller-manager's signer does for kubelets).
+pub fn sign_client_csr(dir: &Path, csr_pem: &str, name: &str) -> Result<String> {
+    let csr = format!("{name}.csr");
+    std::fs::write(dir.join(&csr), csr_pem).map_err(crate::io("writing a CSR"))?;
+    std::fs::write(
+        dir.join("client.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .map_err(crate::io("writing client.ext"))?;
+    let crt = format!("{name}.crt");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            &crt,
+            "-extfile",
+            "client.ext",
+        ],
+    )?;
+    std::fs::read_to_string(dir.join(crt)).map_err(crate::io("reading a signed certificate"))
+}
+
+/// A new EC key and CSR for `subject` (`/O=system:nodes/CN=system:node:x`): `(key PEM, CSR PEM)`.
+pub fn key_and_csr(dir: &Path, name: &str, subject: &str) -> Result<(String, String)> {
+    let (key, csr) = (format!("{name}.key"), format!("{name}.req"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            subject,
+        ],
+    )?;
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).map_err(crate::io("reading a key or CSR"));
+    Ok((read(&key)?, read(&csr)?))
+}

@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use terrane_api::{ServerFilter, ServerResource, USER_DATA_INPUT};
+use terrane_api::{ServerFilter, ServerResource, USER_DATA_INPUT, UserDataEncoding};
 use terrane_provider::{Desired, Diff, ExternalKind, FieldDiff, Freshness, ProviderError, ProviderResult, Readiness};
 
 use super::{FlavorKind, ImageKind, KeyPairKind, NetworkKind, PortKind, SecurityGroupKind, VolumeKind};
@@ -345,7 +345,14 @@ impl ExternalKind for ServerKind {
             body["key_name"] = json!(d.refs.id::<KeyPairKind>(&k.name)?);
         }
         put_opt(&mut body, "availability_zone", w.availability_zone.as_deref());
-        put_opt(&mut body, "user_data", data.map(|t| base64::engine::general_purpose::STANDARD.encode(t)));
+        let encoded = d.resource.user_data.as_ref().and_then(|u| u.encoding) == Some(UserDataEncoding::Base64);
+        put_opt(
+            &mut body,
+            "user_data",
+            data.map(
+                |t| if encoded { t.trim().to_string() } else { base64::engine::general_purpose::STANDARD.encode(t) },
+            ),
+        );
         let answer = NOVA.post(c, "/servers", &json!({ "server": body })).await.map_err(prerequisite_missing)?;
         NOVA.id_in(&answer, "/server/id", "server")
     }
