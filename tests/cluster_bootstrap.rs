@@ -14,56 +14,11 @@ use support::*;
 use terrane_api::Cluster;
 use terrane_testground::{GitServer, KubeCluster, StartOptions};
 
-const CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.example.org
-spec:
-  group: example.org
-  names: {kind: Widget, plural: widgets, singular: widget}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: {type: integer}
-"#;
-
-const NAMESPACES: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n";
-const WIDGET: &str =
-    "apiVersion: example.org/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: apps\nspec:\n  size: 3\n";
-const WEB: &str = r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: apps
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: nginx:1.27
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: web-config
-  namespace: apps
-data:
-  greeting: hello
-"#;
+/// A file of the example bootstrap path, `deploy/examples/cluster-bootstrap/`.
+fn example(file: &str) -> String {
+    std::fs::read_to_string(format!("{}/deploy/examples/cluster-bootstrap/{file}", env!("CARGO_MANIFEST_DIR")))
+        .expect("example file")
+}
 
 fn config_map(name: &str, ns: &str) -> String {
     format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  k: v\n")
@@ -119,10 +74,9 @@ async fn a_git_path_is_applied_into_an_existing_cluster_and_follows_its_branch()
     let target = target().await;
     let git = GitServer::start().expect("git server");
     let repo = git.create_repo("platform").expect("repo");
-    repo.write("platform/namespaces.yaml", NAMESPACES).unwrap();
-    repo.write("platform/crd.yaml", CRD).unwrap();
-    repo.write("platform/widget.yaml", WIDGET).unwrap();
-    repo.write("platform/web.yaml", WEB).unwrap();
+    for file in ["namespaces.yaml", "crd.yaml", "widget.yaml", "web.yaml"] {
+        repo.write(&format!("platform/{file}"), &example(file)).unwrap();
+    }
     repo.write("platform/extra.yaml", &config_map("extra", "apps")).unwrap();
     repo.write("README.md", "# not applied\n").unwrap();
     let first = repo.commit("first").unwrap();

@@ -8,48 +8,6 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use support::*;
-use terrane_openstack::CloudClient;
-use terrane_openstack::rest::{DESIGNATE, NOVA};
-
-/// Every object of the demo project in Neutron, Nova and Designate, as `collection/id`.
-async fn inventory(cloud: &CloudClient) -> BTreeSet<String> {
-    let project = cloud.project_id().await.expect("project").unwrap_or_default();
-    let mut all = BTreeSet::new();
-    for plural in ["networks", "subnets", "routers", "ports", "floatingips", "security-groups"] {
-        let r = cloud
-            .get(terrane_openstack::Service::Network, &format!("/v2.0/{plural}?project_id={project}"))
-            .await
-            .expect("list");
-        for item in r.body[plural.replace('-', "_")].as_array().cloned().unwrap_or_default() {
-            all.insert(format!("{plural}/{}", item["id"].as_str().unwrap_or_default()));
-        }
-    }
-    let servers = NOVA.get(cloud, "/servers").await.expect("servers");
-    all.extend(
-        servers["servers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| format!("servers/{}", s["id"].as_str().unwrap_or_default())),
-    );
-    let keys = NOVA.get(cloud, "/os-keypairs").await.expect("key pairs");
-    all.extend(
-        keys["keypairs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|k| format!("keypairs/{}", k["keypair"]["name"].as_str().unwrap_or_default())),
-    );
-    let zones = DESIGNATE.get(cloud, "/v2/zones").await.expect("zones");
-    all.extend(
-        zones["zones"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|z| format!("zones/{}", z["id"].as_str().unwrap_or_default())),
-    );
-    all
-}
 
 #[tokio::test]
 async fn web_tier_converges_resolves_and_leaves_no_trace() {

@@ -137,9 +137,10 @@ pub async fn ensure_kubeconfig(
         let annotations = s.annotations();
         let not_after = annotations.get(secrets::NOT_AFTER_ANNOTATION).cloned().unwrap_or_default();
         let same_endpoint = annotations.get(secrets::ENDPOINT_ANNOTATION).is_some_and(|e| e == server);
-        let fresh = chrono::DateTime::parse_from_rfc3339(&not_after)
-            .is_ok_and(|t| t.with_timezone(&chrono::Utc) - chrono::Utc::now() > third(ADMIN_CERT_VALIDITY));
-        if let (true, true, Some(text)) = (same_endpoint, fresh, secrets::text_of(s, secrets::VALUE_KEY)) {
+        let argo_ok = cluster.spec.argo_cd != Some(true)
+            || api.get_opt(&secrets::argocd_name(&cluster.name_any())).await?.is_some();
+        let keep = same_endpoint && argo_ok && !needs_rotation(&not_after, chrono::Utc::now());
+        if let (true, Some(text)) = (keep, secrets::text_of(s, secrets::VALUE_KEY)) {
             return Ok((text, not_after));
         }
     }
@@ -166,8 +167,11 @@ pub async fn ensure_kubeconfig(
     Ok((text, not_after))
 }
 
-fn third(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d / 3).unwrap_or_else(|_| chrono::Duration::hours(8))
+/// True when a certificate expiring at `not_after` (RFC 3339) has less
+/// than a third of [`ADMIN_CERT_VALIDITY`] left at `now`, or the time is unreadable.
+pub fn needs_rotation(not_after: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let third = chrono::Duration::from_std(ADMIN_CERT_VALIDITY / 3).unwrap_or_else(|_| chrono::Duration::hours(8));
+    chrono::DateTime::parse_from_rfc3339(not_after).map_or(true, |t| t.with_timezone(&chrono::Utc) - now <= third)
 }
 
 /// `<cluster>-kubeconfig` as a copy of the kubeconfig the user gave
@@ -235,4 +239,20 @@ pub async fn delete_owned(client: &kube::Client, cluster: &Cluster) -> Result<()
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_certificate_is_rotated_once_a_third_of_its_life_is_left() {
+        let now = chrono::Utc::now();
+        let at = |hours: i64| (now + chrono::Duration::hours(hours)).to_rfc3339();
+        assert!(!needs_rotation(&at(23), now), "fresh");
+        assert!(!needs_rotation(&at(9), now), "more than 8 of 24 hours left");
+        assert!(needs_rotation(&at(7), now), "less than a third left");
+        assert!(needs_rotation(&at(-1), now), "expired");
+        assert!(needs_rotation("", now), "unknown expiry");
+    }
 }

@@ -169,7 +169,7 @@ pub fn server(cluster: &Cluster, m: &Machine) -> Server {
                     encoding: Some(UserDataEncoding::Base64),
                     ..Default::default()
                 }),
-                metadata: Some(BTreeMap::from([(CLUSTER_LABEL.to_string(), cluster.name_any())])),
+                metadata: Some(BTreeMap::from([("terrane-cluster".to_string(), cluster.name_any())])),
                 ..Default::default()
             }),
         },

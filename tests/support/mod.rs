@@ -422,15 +422,23 @@ pub async fn controller_requests(env: &Env, service: &str, method: &str) -> u64 
 /// is, in file order, with the test's ProviderConfig and (when given) the
 /// zone name replaced; returns `(kind, name)` of each.
 pub async fn apply_example(env: &Env, file: &str, zone: Option<&str>) -> Vec<(String, String)> {
+    apply_example_with(env, file, |doc| {
+        if let Some(zone) = zone.filter(|_| doc["kind"] == "Zone") {
+            doc["spec"]["resource"]["name"] = json!(zone);
+        }
+    })
+    .await
+}
+
+/// [`apply_example`] with `edit` applied to each document first.
+pub async fn apply_example_with(env: &Env, file: &str, edit: impl Fn(&mut Value)) -> Vec<(String, String)> {
     let path = format!("{}/deploy/examples/{file}", env!("CARGO_MANIFEST_DIR"));
     let yaml = std::fs::read_to_string(&path).expect("example");
     let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("example YAML");
     let mut objects = Vec::new();
     for mut doc in docs {
         doc["spec"]["providerConfigRef"]["name"] = json!(PROVIDER);
-        if let Some(zone) = zone.filter(|_| doc["kind"] == "Zone") {
-            doc["spec"]["resource"]["name"] = json!(zone);
-        }
+        edit(&mut doc);
         let kind = doc["kind"].as_str().expect("kind").to_string();
         let obj: kube::api::DynamicObject = serde_json::from_value(doc).expect("object");
         let name = obj.metadata.name.clone().expect("name");
@@ -558,4 +566,44 @@ pub async fn client_from_kubeconfig(text: &str) -> kube::Client {
     let kc = kube::config::Kubeconfig::from_yaml(text).expect("kubeconfig parses");
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("kubeconfig loads");
     kube::Client::try_from(config).expect("client")
+}
+
+/// Every object of the demo project in Neutron, Nova and Designate, as `collection/id`.
+pub async fn inventory(cloud: &CloudClient) -> std::collections::BTreeSet<String> {
+    let project = cloud.project_id().await.expect("project").unwrap_or_default();
+    let mut all = std::collections::BTreeSet::new();
+    for plural in ["networks", "subnets", "routers", "ports", "floatingips", "security-groups"] {
+        let r = cloud
+            .get(terrane_openstack::Service::Network, &format!("/v2.0/{plural}?project_id={project}"))
+            .await
+            .expect("list");
+        for item in r.body[plural.replace('-', "_")].as_array().cloned().unwrap_or_default() {
+            all.insert(format!("{plural}/{}", item["id"].as_str().unwrap_or_default()));
+        }
+    }
+    let servers = terrane_openstack::rest::NOVA.get(cloud, "/servers").await.expect("servers");
+    all.extend(
+        servers["servers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| format!("servers/{}", s["id"].as_str().unwrap_or_default())),
+    );
+    let keys = terrane_openstack::rest::NOVA.get(cloud, "/os-keypairs").await.expect("key pairs");
+    all.extend(
+        keys["keypairs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| format!("keypairs/{}", k["keypair"]["name"].as_str().unwrap_or_default())),
+    );
+    let zones = terrane_openstack::rest::DESIGNATE.get(cloud, "/v2/zones").await.expect("zones");
+    all.extend(
+        zones["zones"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|z| format!("zones/{}", z["id"].as_str().unwrap_or_default())),
+    );
+    all
 }
