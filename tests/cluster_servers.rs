@@ -220,3 +220,77 @@ async fn a_cluster_boots_on_servers_with_terranes_pki_and_scales() {
     let after = inventory(&cloud).await;
     assert_eq!(after, before, "9. the cloud is as before: left {:?}", after.difference(&before).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn an_orphaned_cluster_leaves_its_machines_and_its_endpoint_is_published() {
+    use terrane_openstack::Service;
+    let env = Env::new("cluster-orphan").await;
+    let zone = format!("{}.terrane.test.", unique("lab"));
+    create(
+        &env.api::<terrane_api::Zone>(),
+        terrane_obj("Zone", "lab", json!({"resource": {"name": zone, "email": "hostmaster@example.org"}})),
+    )
+    .await;
+    apply_example_with(&env, "cluster.yaml", |doc| {
+        if doc["kind"] == "Cluster" {
+            let spec = doc["spec"].as_object_mut().unwrap();
+            spec.remove("bootstrap");
+            spec.insert("workers".into(), json!([]));
+            spec.insert("deletionPolicy".into(), json!("Orphan"));
+            spec.insert("recordSet".into(), json!({"zoneRef": {"name": "lab"}, "name": "api"}));
+        }
+    })
+    .await;
+
+    // 1. Without controlPlaneEndpoint the endpoint is the first machine's address.
+    let server = wait_ready(&env.api::<Server>(), "lab-cp-0").await;
+    let port = wait_ready(&env.api::<Port>(), "lab-cp-0").await;
+    let address = port.status.as_ref().unwrap().resource.as_ref().unwrap()["fixedIps"][0]["ipAddress"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, config) = user_data(&env, "lab-cp-0").await;
+    let kubeadm = config.kubeadm("ClusterConfiguration").unwrap();
+    assert_eq!(kubeadm["controlPlaneEndpoint"], format!("{address}:6443"), "1. kubeadm is told the machine's address");
+    let c =
+        wait_cluster(&env, "lab", 90, "waiting on its API", |c| cluster_message(c).contains("API not answering")).await;
+    assert!(cluster_message(&c).contains(&format!("at {address}:6443")), "1. {}", cluster_message(&c));
+
+    // 2. The endpoint is published in the Zone.
+    wait_ready(&env.api::<terrane_api::RecordSet>(), "lab-api").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while dig(&format!("api.{zone}")) != BTreeSet::from([address.clone()]) {
+        assert!(Instant::now() < deadline, "2. api.{zone} answers {address}: {:?}", dig(&format!("api.{zone}")));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // 3. Deleting the Cluster with deletionPolicy Orphan leaves the machine in the cloud.
+    env.api::<Cluster>().delete("lab", &DeleteParams::default()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while env.api::<Cluster>().get_opt("lab").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "3. the Cluster is deleted: {:?}", cluster_ready(&env, "lab").await);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(servers(&env).await.is_empty(), "3. the Server objects are gone");
+    let server_id = id_of(&server);
+    let port_id = id_of(&port);
+    assert!(
+        NOVA.get_opt(&env.cloud, &format!("/servers/{server_id}")).await.unwrap().is_some(),
+        "3. the cloud server stays"
+    );
+    assert!(neutron_get(&env.cloud, "ports", "port", &port_id).await.is_some(), "3. its port stays");
+
+    // The test's own clean-up of what was orphaned.
+    env.cloud.delete(Service::Compute, &format!("/servers/{server_id}")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while NOVA.get_opt(&env.cloud, &format!("/servers/{server_id}")).await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "clean-up: the server goes");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let groups = port.status.unwrap().resource.unwrap()["securityGroups"].clone();
+    env.cloud.delete(Service::Network, &format!("/v2.0/ports/{port_id}")).await.unwrap();
+    for g in groups.as_array().into_iter().flatten().filter_map(|g| g.as_str()) {
+        env.cloud.delete(Service::Network, &format!("/v2.0/security-groups/{g}")).await.unwrap();
+    }
+    env.teardown().await;
+}

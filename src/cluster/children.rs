@@ -11,7 +11,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use terrane_api::{Cluster, FloatingIP, ManagedObject, Port, SecurityGroup, Server};
+use terrane_api::{Cluster, FloatingIP, ManagedObject, Port, RecordSet, SecurityGroup, Server};
 
 use super::ClusterError;
 use super::machines::CLUSTER_LABEL;
@@ -104,22 +104,30 @@ async fn delete_unwanted<K: Child + ManagedObject>(
     Ok(left)
 }
 
+/// What of the Cluster's objects stays besides its machines.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Keep<'a> {
+    pub floating_ip: Option<&'a str>,
+    pub security_group: Option<&'a str>,
+    pub record_set: Option<&'a str>,
+}
+
 /// Removes every machine object not named in `machines` (Servers and their
-/// Ports; the reconciler's guards let a Port go only after its Server), the
-/// FloatingIP unless `keep_floating_ip`, and the node SecurityGroup unless
-/// `keep_group`. Returns how many objects are still on their way out.
+/// Ports; the reconciler's guards let a Port go only after its Server), and
+/// the FloatingIP, SecurityGroup and RecordSet unless `keep` names them.
+/// Returns how many objects are still on their way out.
 pub async fn delete_except(
     client: &kube::Client,
     cluster: &Cluster,
     machines: &BTreeSet<String>,
-    keep_floating_ip: Option<&str>,
-    keep_group: Option<&str>,
+    keep: Keep<'_>,
 ) -> Result<usize, ClusterError> {
     let one = |n: Option<&str>| n.map(|n| BTreeSet::from([n.to_string()])).unwrap_or_default();
-    let mut left = delete_unwanted::<Server>(client, cluster, machines).await?;
-    left += delete_unwanted::<FloatingIP>(client, cluster, &one(keep_floating_ip)).await?;
+    let mut left = delete_unwanted::<RecordSet>(client, cluster, &one(keep.record_set)).await?;
+    left += delete_unwanted::<Server>(client, cluster, machines).await?;
+    left += delete_unwanted::<FloatingIP>(client, cluster, &one(keep.floating_ip)).await?;
     left += delete_unwanted::<Port>(client, cluster, machines).await?;
-    left += delete_unwanted::<SecurityGroup>(client, cluster, &one(keep_group)).await?;
+    left += delete_unwanted::<SecurityGroup>(client, cluster, &one(keep.security_group)).await?;
     Ok(left)
 }
 

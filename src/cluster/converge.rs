@@ -154,8 +154,11 @@ async fn servers(
     }
     let names: BTreeSet<String> = wanted.iter().map(|m| m.name.clone()).collect();
     let fip = floating.as_ref().map(|f| f.name_any());
-    children::delete_except(client, cluster, &names, fip.as_deref(), Some(&machines::security_group_name(&name)))
-        .await?;
+    let group = machines::security_group_name(&name);
+    let record = cluster.spec.record_set.as_ref().map(|_| machines::record_set_name(&name));
+    let keep =
+        children::Keep { floating_ip: fip.as_deref(), security_group: Some(&group), record_set: record.as_deref() };
+    children::delete_except(client, cluster, &names, keep).await?;
     keys::delete_unused_user_data(client, cluster, &names).await?;
 
     let server = format!("https://{host}:{port}");
@@ -317,7 +320,7 @@ async fn run_bootstrap(
 
 /// Deletes what the Cluster owns; returns how many objects are still going.
 pub async fn teardown(cluster: &Cluster, ctx: &Context) -> Result<usize, ClusterError> {
-    let left = children::delete_except(&ctx.client, cluster, &BTreeSet::new(), None, None).await?;
+    let left = children::delete_except(&ctx.client, cluster, &BTreeSet::new(), children::Keep::default()).await?;
     if left == 0 {
         keys::delete_owned(&ctx.client, cluster).await?;
     }

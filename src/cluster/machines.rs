@@ -75,6 +75,11 @@ pub fn security_group_name(cluster: &str) -> String {
     format!("{cluster}-nodes")
 }
 
+/// The name of the endpoint's RecordSet object.
+pub fn record_set_name(cluster: &str) -> String {
+    format!("{cluster}-api")
+}
+
 /// The name of the control plane's FloatingIP object.
 pub fn floating_ip_name(cluster: &str) -> String {
     format!("{cluster}-cp-0")
@@ -206,7 +211,7 @@ pub fn record_set(cluster: &Cluster, cp: &ControlPlane, record: &EndpointRecord)
         AddressSource { floating_ip_ref: None, server_ref: Some(LocalReference::new(format!("{name}-cp-0"))) }
     };
     RecordSet {
-        metadata: meta(cluster, &format!("{name}-api"), None),
+        metadata: meta(cluster, &record_set_name(&name), None),
         spec: RecordSetSpec {
             common: common(cluster),
             import: None,
