@@ -14,6 +14,7 @@ PACKAGES=(
   bind9 bind9utils bind9-dnsutils
   python3-openstackclient python3-designateclient python3-pymysql
   qemu-utils uwsgi-core uwsgi-plugin-python3 iproute2 curl openssl
+  git python3
 )
 
 missing=()
