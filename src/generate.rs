@@ -69,10 +69,13 @@ kind: ClusterRole
 metadata:
   name: terrane-controller
 rules:
-  # A Cluster creates and deletes the objects its machines are made of.
   - apiGroups: [terrane.dev]
     resources: [{resources}]
-    verbs: [get, list, watch, patch, create, delete]
+    verbs: [get, list, watch, patch]
+  # A Cluster creates and deletes the objects its machines are made of.
+  - apiGroups: [terrane.dev]
+    resources: [securitygroups, ports, servers, floatingips, recordsets]
+    verbs: [create, delete]
   - apiGroups: [terrane.dev]
     resources: [{status}]
     verbs: [get, patch]

@@ -10,5 +10,6 @@ pub mod controller;
 pub mod generate;
 pub mod git;
 pub mod kinds;
+pub mod local;
 pub mod manifests;
 pub mod reconciler;

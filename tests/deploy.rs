@@ -57,12 +57,15 @@ async fn base_applies_and_its_rbac_runs_the_controller_with_least_privilege() {
         ("get", "secrets", true),
         // The credentials watch (restricted to labelled Secrets by its selector).
         ("list", "secrets", true),
-        ("delete", "secrets", false),
+        // A Cluster's keys, kubeconfig and user data.
+        ("delete", "secrets", true),
         ("update", "secrets", false),
         ("delete", "networks", false),
+        // The machines a Cluster owns, when it scales down or goes.
+        ("delete", "servers", true),
         ("patch", "networks", true),
     ] {
-        let group = if resource == "networks" { "terrane.dev" } else { "" };
+        let group = if resource == "networks" || resource == "servers" { "terrane.dev" } else { "" };
         let review: SelfSubjectAccessReview = serde_json::from_value(json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
             "spec": {"resourceAttributes": {"namespace": env.ns.name, "verb": verb, "resource": resource, "group": group}}})).expect("review");
         let answer = Api::<SelfSubjectAccessReview>::all(sa_client.clone())
