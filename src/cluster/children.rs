@@ -42,6 +42,14 @@ fn selector(cluster: &Cluster) -> ListParams {
     ListParams::default().labels(&format!("{CLUSTER_LABEL}={}", cluster.name_any()))
 }
 
+/// The plurals of the kinds a Cluster creates and deletes objects of (for its RBAC).
+pub fn owned_plurals() -> Vec<String> {
+    fn plural<K: Child>() -> String {
+        K::plural(&()).into_owned()
+    }
+    vec![plural::<SecurityGroup>(), plural::<Port>(), plural::<Server>(), plural::<FloatingIP>(), plural::<RecordSet>()]
+}
+
 /// Applies `object`; a refusal names the object and the apiserver's reason.
 pub async fn apply<K: Child>(client: &kube::Client, cluster: &Cluster, object: &K) -> Result<K, ClusterError> {
     let name = object.name_any();

@@ -24,6 +24,8 @@ pub use boot_config::{BOOTSTRAPPERS_GROUP, KUBEADM_CONFIG_PATH};
 pub use run::{Options, run};
 pub use secrets::{CLUSTER_NAME_LABEL, SECRET_TYPE, VALUE_KEY};
 
+pub use children::owned_plurals;
+
 /// Why a Cluster is not Ready. Every variant's message is fit for its
 /// `Ready` condition and a Warning Event: none carries a key or token.
 #[derive(Debug, thiserror::Error)]

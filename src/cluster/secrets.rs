@@ -64,16 +64,9 @@ pub fn argocd_name(cluster: &str) -> String {
     format!("{cluster}-argocd")
 }
 
-/// The controller owner reference to `cluster`.
+/// The controller owner reference to `cluster` (blocking its deletion until the object is gone).
 pub fn owner(cluster: &Cluster) -> OwnerReference {
-    OwnerReference {
-        api_version: Cluster::api_version(&()).into_owned(),
-        kind: Cluster::kind(&()).into_owned(),
-        name: cluster.name_any(),
-        uid: cluster.meta().uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
+    cluster.controller_owner_ref(&()).unwrap_or_default()
 }
 
 /// A Secret of `cluster` named `name` with `data`, in Cluster API's shape.

@@ -1,11 +1,12 @@
 //! Terrane without a cluster: manifests read from a directory or a Git
-//! revision, checked and ordered by their references. `terrane validate`
-//! is built on it; `plan` and `apply` will run the generic reconciler over
-//! the same objects.
+//! revision, checked and ordered by their references (`terrane validate`),
+//! and the locked state file that `plan` and `apply` will keep the objects'
+//! status in while they run the generic reconciler over the same objects.
 
 pub mod graph;
 pub mod objects;
 pub mod source;
+pub mod state;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,146 @@
+//! The state of a source applied without a cluster: for each object the
+//! status the controller would keep in the apiserver (cloud ID, pending
+//! create, observed state) and the UID its ownership marker carries. Held
+//! under a lock while in use, and written whole (to a temporary file, then
+//! renamed) after every step, so a killed `apply` resumes from the last step.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use terrane_api::ResourceStatus;
+
+use super::graph::Key;
+
+/// Why the state cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path} is not a Terrane state file: {message}")]
+    Unreadable { path: String, message: String },
+    #[error("{path} is in use by {holder}; wait for it to finish or remove the lock if that process is gone")]
+    Locked { path: String, holder: String },
+}
+
+/// One object's state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// The UID its ownership marker carries: made once, kept for good.
+    pub uid: String,
+    #[serde(default)]
+    pub status: ResourceStatus,
+}
+
+/// What the state file holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateData {
+    pub version: u32,
+    /// By `Kind/name`.
+    #[serde(default)]
+    pub objects: BTreeMap<Key, Entry>,
+}
+
+pub const VERSION: u32 = 1;
+
+/// A state file held under its lock until dropped.
+pub struct State {
+    path: PathBuf,
+    _lock: File,
+    pub data: StateData,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io { path: path.display().to_string(), source }
+}
+
+impl State {
+    /// Opens (or starts) the state at `path` and takes its lock
+    /// (`<path>.lock`, holding who took it); refuses while another holds it.
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        let lock_path = path.with_extension("lock");
+        let mut lock = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        if lock.try_lock().is_err() {
+            let mut holder = String::new();
+            let _ = lock.read_to_string(&mut holder);
+            let holder =
+                if holder.trim().is_empty() { "another process".to_string() } else { holder.trim().to_string() };
+            return Err(StateError::Locked { path: path.display().to_string(), holder });
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let me = format!(
+            "terrane (pid {}) on {} since {}",
+            std::process::id(),
+            host.trim(),
+            chrono::Utc::now().to_rfc3339()
+        );
+        lock.set_len(0).map_err(io(&lock_path))?;
+        lock.rewind().map_err(io(&lock_path))?;
+        lock.write_all(me.as_bytes()).map_err(io(&lock_path))?;
+        let data = match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| StateError::Unreadable { path: path.display().to_string(), message: e.to_string() })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                StateData { version: VERSION, objects: BTreeMap::new() }
+            }
+            Err(e) => return Err(io(path)(e)),
+        };
+        Ok(Self { path: path.to_path_buf(), _lock: lock, data })
+    }
+
+    /// The entry of `key`, made with a new UID when there is none.
+    pub fn entry(&mut self, key: &str) -> &mut Entry {
+        self.data.objects.entry(key.to_string()).or_insert_with(|| Entry {
+            uid: format!("{:032x}", rand::random::<u128>()),
+            status: ResourceStatus::default(),
+        })
+    }
+
+    /// Writes the whole state: to `<path>.tmp`, synced, then renamed over.
+    pub fn save(&self) -> Result<(), StateError> {
+        let tmp = self.path.with_extension("tmp");
+        let text = serde_json::to_string_pretty(&self.data)
+            .map_err(|e| StateError::Unreadable { path: self.path.display().to_string(), message: e.to_string() })?;
+        let mut file = File::create(&tmp).map_err(io(&tmp))?;
+        file.write_all(text.as_bytes()).map_err(io(&tmp))?;
+        file.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &self.path).map_err(io(&self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_with_who_holds_it_and_the_state_survives_a_reopen() {
+        let dir = std::env::temp_dir().join(format!("terrane-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prod.state.json");
+        let mut first = State::open(&path).unwrap();
+        let uid = first.entry("Network/web").uid.clone();
+        first.entry("Network/web").status.id = Some("net-1".into());
+        first.save().unwrap();
+        let e = State::open(&path).err().expect("locked");
+        assert!(e.to_string().contains(&format!("terrane (pid {})", std::process::id())), "{e}");
+        drop(first);
+        let mut again = State::open(&path).unwrap();
+        assert_eq!(again.entry("Network/web").uid, uid, "the UID is kept");
+        assert_eq!(again.entry("Network/web").status.id.as_deref(), Some("net-1"));
+        assert_ne!(again.entry("Subnet/web").uid, uid);
+        std::fs::write(&path, "not json").unwrap();
+        drop(again);
+        assert!(matches!(State::open(&path), Err(StateError::Unreadable { .. })));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
