@@ -159,12 +159,12 @@ async fn servers(
     let keep =
         children::Keep { floating_ip: fip.as_deref(), security_group: Some(&group), record_set: record.as_deref() };
     children::delete_except(client, cluster, &names, keep).await?;
-    keys::delete_unused_user_data(client, cluster, &names).await?;
 
     let server = format!("https://{host}:{port}");
     let (kubeconfig, not_after) = keys::ensure_kubeconfig(client, cluster, &server, &pki.ca).await?;
     status.admin_certificate_not_after = Some(not_after);
     let servers = children::owned::<Server>(client, cluster).await?;
+    keys::delete_unused_user_data(client, cluster, &names, &servers).await?;
     let not_ready = wanted.iter().find_map(|m| match servers.iter().find(|s| s.name_any() == m.name) {
         Some(s) => children::not_ready(s),
         None => Some(format!("Server/{}: not created yet", m.name)),

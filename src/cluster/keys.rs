@@ -198,45 +198,51 @@ pub async fn read_key(
     Ok(secret.and_then(|s| secrets::text_of(&s, key)))
 }
 
+/// The Secrets this Cluster owns (its keys, token, kubeconfig, user data).
+async fn owned_secrets(api: &Api<Secret>, cluster: &Cluster) -> Result<Vec<Secret>, ClusterError> {
+    let selector = format!("{}={}", secrets::CLUSTER_NAME_LABEL, cluster.name_any());
+    let uid = cluster.uid().unwrap_or_default();
+    Ok(api
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await?
+        .into_iter()
+        .filter(|s| s.owner_references().iter().any(|o| o.uid == uid))
+        .collect())
+}
+
+async fn delete_secret(api: &Api<Secret>, name: &str) -> Result<(), ClusterError> {
+    match api.delete(name, &Default::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Deletes the user-data Secrets of machines no longer wanted, once their
-/// Server is gone (a Server being deleted may still read its user data).
+/// Server (of `servers`, the Cluster's current ones) is gone: a Server
+/// being deleted may still read its user data.
 pub async fn delete_unused_user_data(
     client: &kube::Client,
     cluster: &Cluster,
     machines: &std::collections::BTreeSet<String>,
+    servers: &[terrane_api::Server],
 ) -> Result<(), ClusterError> {
     let api = api(cluster, client);
-    let servers = super::children::owned::<terrane_api::Server>(client, cluster).await?;
-    let selector = format!("{}={}", secrets::CLUSTER_NAME_LABEL, cluster.name_any());
-    let uid = cluster.uid().unwrap_or_default();
-    for s in api.list(&kube::api::ListParams::default().labels(&selector)).await? {
+    for s in owned_secrets(&api, cluster).await? {
         let name = s.name_any();
         let Some(machine) = name.strip_suffix("-userdata") else { continue };
-        let mine = s.owner_references().iter().any(|o| o.uid == uid);
-        if mine && !machines.contains(machine) && !servers.iter().any(|v| v.name_any() == machine) {
-            match api.delete(&name, &Default::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(e.into()),
-            }
+        if !machines.contains(machine) && !servers.iter().any(|v| v.name_any() == machine) {
+            delete_secret(&api, &name).await?;
         }
     }
     Ok(())
 }
 
-/// Deletes the Secrets this Cluster owns (its keys, token, kubeconfig, user data).
+/// Deletes the Secrets this Cluster owns.
 pub async fn delete_owned(client: &kube::Client, cluster: &Cluster) -> Result<(), ClusterError> {
     let api = api(cluster, client);
-    let selector = format!("{}={}", secrets::CLUSTER_NAME_LABEL, cluster.name_any());
-    let uid = cluster.uid().unwrap_or_default();
-    for s in api.list(&kube::api::ListParams::default().labels(&selector)).await? {
-        if s.owner_references().iter().any(|o| o.uid == uid) {
-            match api.delete(&s.name_any(), &Default::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+    for s in owned_secrets(&api, cluster).await? {
+        delete_secret(&api, &s.name_any()).await?;
     }
     Ok(())
 }

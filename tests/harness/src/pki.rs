@@ -80,32 +80,37 @@ pub fn serving_cert(dir: &Path, sans: &[String]) -> Result<()> {
             "/CN=kube-apiserver",
         ],
     )?;
-    std::fs::write(
-        dir.join("server.ext"),
-        format!(
-            "subjectAltName={}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-            names.join(",")
-        ),
-    )
-    .map_err(crate::io("writing server.ext"))?;
+    let ext = format!(
+        "subjectAltName={}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        names.join(",")
+    );
+    // The shared ground's certificate lives in the cache for as long as the ground does.
+    sign(dir, "server.csr", "server.crt", &ext, "3650")
+}
+
+/// Signs the CSR file `csr` in `dir` with its `ca.crt`/`ca.key` and the
+/// extensions `ext`, into `out`.
+fn sign(dir: &Path, csr: &str, out: &str, ext: &str, days: &str) -> Result<()> {
+    let ext_file = format!("{out}.ext");
+    std::fs::write(dir.join(&ext_file), ext).map_err(crate::io(format!("writing {ext_file}")))?;
     openssl(
         dir,
         &[
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            csr,
             "-CA",
             "ca.crt",
             "-CAkey",
             "ca.key",
             "-CAcreateserial",
             "-days",
-            "30",
+            days,
             "-out",
-            "server.crt",
+            out,
             "-extfile",
-            "server.ext",
+            &ext_file,
         ],
     )
 }
@@ -115,32 +120,9 @@ pub fn serving_cert(dir: &Path, sans: &[String]) -> Result<()> {
 pub fn sign_client_csr(dir: &Path, csr_pem: &str, name: &str) -> Result<String> {
     let csr = format!("{name}.csr");
     std::fs::write(dir.join(&csr), csr_pem).map_err(crate::io("writing a CSR"))?;
-    std::fs::write(
-        dir.join("client.ext"),
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
-    )
-    .map_err(crate::io("writing client.ext"))?;
     let crt = format!("{name}.crt");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-out",
-            &crt,
-            "-extfile",
-            "client.ext",
-        ],
-    )?;
+    let ext = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
+    sign(dir, &csr, &crt, ext, "1")?;
     std::fs::read_to_string(dir.join(crt)).map_err(crate::io("reading a signed certificate"))
 }
 
