@@ -13,3 +13,4 @@ pub mod kinds;
 pub mod local;
 pub mod manifests;
 pub mod reconciler;
+pub mod ssh_keys;

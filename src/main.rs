@@ -34,18 +34,40 @@ enum Command {
     /// parses as its kind, every reference names an object of the source, no
     /// reference cycle. Prints the apply order; exits 1 naming what is wrong.
     Validate {
-        /// A directory, or URL@REV:PATH (REV a branch, tag or commit).
-        #[arg(required_unless_present = "git")]
-        source: Option<String>,
-        /// A Git repository (https:// with TERRANE_GIT_TOKEN, git://, http://, file://).
-        #[arg(long, conflicts_with = "source")]
-        git: Option<String>,
-        /// With --git: a branch, tag or commit.
-        #[arg(long = "ref", default_value = "main", requires = "git")]
-        reference: String,
-        /// With --git: the directory in the repository.
-        #[arg(long, default_value = "", requires = "git")]
-        path: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Show what applying a source would do in the cloud, object by object
+    /// (create, update field by field, delete, no change, import, adopt),
+    /// without changing anything. Exits 1 when an object cannot be applied.
+    Plan {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// With --git: plan the change from this revision to --to (what
+        /// merging a pull request would do); objects --from declares that
+        /// --to drops are deletions.
+        #[arg(long, requires_all = ["git", "to"])]
+        from: Option<String>,
+        /// With --from: the revision to plan.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Plan, print the plan, and apply it: every object reconciled until
+    /// Ready, then the objects the source no longer declares deleted. Stops
+    /// at the first object that cannot be applied, naming it and why.
+    Apply {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        run: RunArgs,
+        /// How long one object may take to become Ready (seconds).
+        #[arg(long, default_value_t = 900)]
+        timeout_seconds: u64,
+        /// Objects worked on at once (each after what it references).
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
     /// Run the controller against the cluster of the current kubeconfig or service account.
     #[command(args_override_self = true)]
@@ -85,10 +107,137 @@ enum Command {
     },
 }
 
-fn init_tracing(format: &str) {
+/// Where manifests come from.
+#[derive(clap::Args)]
+struct SourceArgs {
+    /// A directory, or URL@REV:PATH (REV a branch, tag or commit).
+    #[arg(required_unless_present = "git")]
+    source: Option<String>,
+    /// A Git repository (https:// with TERRANE_GIT_TOKEN, git://, http://, file://).
+    #[arg(long, conflicts_with = "source")]
+    git: Option<String>,
+    /// With --git: a branch, tag or commit.
+    #[arg(long = "ref", default_value = "main", requires = "git")]
+    reference: String,
+    /// With --git: the directory in the repository.
+    #[arg(long, default_value = "", requires = "git")]
+    path: String,
+}
+
+impl SourceArgs {
+    fn source(&self) -> terrane::local::Source {
+        self.at(&self.reference)
+    }
+
+    fn at(&self, revision: &str) -> terrane::local::Source {
+        match (&self.source, &self.git) {
+            (Some(s), _) => terrane::local::Source::parse(s),
+            (None, Some(url)) => {
+                terrane::local::Source::Git { url: url.clone(), revision: revision.into(), path: self.path.clone() }
+            }
+            (None, None) => terrane::local::Source::Dir(".".into()),
+        }
+    }
+}
+
+/// How plan and apply run.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The state file (default: terrane.state.json in the source directory,
+    /// or in the current directory for a Git source).
+    #[arg(long, env = "TERRANE_STATE")]
+    state: Option<PathBuf>,
+    /// The clouds.yaml for ProviderConfigs whose credentials Secret is not in
+    /// the source (default: OS_CLIENT_CONFIG_FILE, ./clouds.yaml,
+    /// ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml).
+    #[arg(long)]
+    clouds_yaml: Option<PathBuf>,
+    /// text (coloured on a terminal), json, or markdown (for a pull request).
+    #[arg(long, short, default_value = "text", value_parser = ["text", "json", "markdown"])]
+    output: String,
+    /// Wait this long for another run holding the state's lock (seconds; 0: refuse at once).
+    #[arg(long, default_value_t = 0)]
+    lock_wait_seconds: u64,
+    /// How long one cloud request may take.
+    #[arg(long, env = "TERRANE_CLOUD_TIMEOUT_SECONDS", default_value_t = 30)]
+    cloud_timeout_seconds: u64,
+}
+
+impl RunArgs {
+    fn options(&self, timeout: Duration, concurrency: usize) -> terrane::local::commands::Options {
+        use std::io::IsTerminal;
+        use terrane::local::render::Format;
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        terrane::local::commands::Options {
+            state: self.state.clone(),
+            clouds_yaml: self.clouds_yaml.clone(),
+            format: match self.output.as_str() {
+                "json" => Format::Json,
+                "markdown" => Format::Markdown,
+                _ => Format::Text { colour },
+            },
+            limits: terrane::local::apply::Limits { timeout, concurrency },
+            lock_wait: Duration::from_secs(self.lock_wait_seconds),
+            cloud_timeout: Duration::from_secs(self.cloud_timeout_seconds.max(1)),
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("starting the runtime: {e}"))
+}
+
+fn plan(source: &SourceArgs, from: Option<String>, to: Option<String>, run: &RunArgs) -> Result<bool, String> {
+    let options = run.options(Duration::from_secs(0), 1);
+    let (target, base) = match (from, to) {
+        (Some(from), Some(to)) => (source.at(&to), Some(source.at(&from))),
+        _ => (source.source(), None),
+    };
+    let plan = runtime()?
+        .block_on(terrane::local::commands::plan(&target, base.as_ref(), &options))
+        .map_err(|e| e.to_string())?;
+    print!("{}", terrane::local::commands::show(&plan, options.format));
+    Ok(plan.summary.refused == 0)
+}
+
+fn apply(source: &SourceArgs, run: &RunArgs, timeout: u64, concurrency: usize) -> Result<(), String> {
+    let options = run.options(Duration::from_secs(timeout.max(1)), concurrency);
+    let json = options.format == terrane::local::render::Format::Json;
+    let colour = matches!(options.format, terrane::local::render::Format::Text { colour: true });
+    let out: Box<dyn std::io::Write + Send> =
+        if json { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
+    let progress = std::sync::Arc::new(terrane::local::apply::Progress::new(colour, out));
+    let started = std::time::Instant::now();
+    let (_, applied, requests) = runtime()?
+        .block_on(terrane::local::commands::apply(&source.source(), &options, progress, |text| {
+            if json {
+                eprint!("{text}");
+            } else {
+                println!("{text}");
+            }
+        }))
+        .map_err(|e| e.to_string())?;
+    let line = format!(
+        "Apply complete: {} objects Ready, {} deleted, in {:.1} s with {requests} cloud requests",
+        applied.ready,
+        applied.deleted,
+        started.elapsed().as_secs_f64()
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"ready": applied.ready, "deleted": applied.deleted, "cloudRequests": requests, "seconds": started.elapsed().as_secs_f64()})
+        );
+    } else {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Logs to stderr: `default` unless RUST_LOG says otherwise.
+fn init_tracing(format: &str, default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,kube_runtime=warn,kube_client=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().with_current_span(true).init();
@@ -114,7 +263,12 @@ fn validate(source: &terrane::local::Source) -> Result<(), terrane::local::Local
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
-    init_tracing(&cli.log_format);
+    // The controller logs what it does; the commands print it instead.
+    let level = match cli.command {
+        Command::Controller { .. } => "info,kube_runtime=warn,kube_client=warn",
+        _ => "warn",
+    };
+    init_tracing(&cli.log_format, level);
     match cli.command {
         Command::Crds { out } => match generate::write_crds(&out) {
             Ok(names) => {
@@ -136,13 +290,23 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Validate { source, git, reference, path } => {
-            let source = match (source, git) {
-                (Some(s), _) => terrane::local::Source::parse(&s),
-                (None, Some(url)) => terrane::local::Source::Git { url, revision: reference, path },
-                (None, None) => terrane::local::Source::Dir(".".into()),
-            };
-            match validate(&source) {
+        Command::Validate { source } => match validate(&source.source()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Plan { source, from, to, run } => match plan(&source, from, to, &run) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Apply { source, run, timeout_seconds, concurrency } => {
+            match apply(&source, &run, timeout_seconds, concurrency) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -8,14 +8,11 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::ResourceExt;
 use kube::api::{Api, PostParams};
-use ssh_key::{Algorithm, LineEnding, PrivateKey};
 use terrane_api::{InputSource, ManagedObject};
 
 use crate::reconciler::EnvError;
 
-/// The keys of a `kubernetes.io/ssh-auth` Secret Terrane writes.
-pub const PRIVATE_KEY: &str = "ssh-privatekey";
-pub const PUBLIC_KEY: &str = "ssh-publickey";
+pub use crate::ssh_keys::{PRIVATE_KEY, PUBLIC_KEY};
 
 fn store(what: &str, e: kube::Error) -> EnvError {
     EnvError::Store(format!("{what}: {e}"))
@@ -69,10 +66,7 @@ async fn generated_public_key<O: ManagedObject>(
     if let Some(existing) = api.get_opt(name).await.map_err(|e| store(&format!("reading Secret/{name}"), e))? {
         return public_key_of(existing, name);
     }
-    let key = PrivateKey::random(&mut ssh_key::rand_core::OsRng, Algorithm::Ed25519)
-        .map_err(|e| EnvError::Store(format!("generating an SSH key: {e}")))?;
-    let private = key.to_openssh(LineEnding::LF).map_err(|e| EnvError::Store(format!("encoding an SSH key: {e}")))?;
-    let public = key.public_key().to_openssh().map_err(|e| EnvError::Store(format!("encoding an SSH key: {e}")))?;
+    let (private, public) = crate::ssh_keys::generate().map_err(EnvError::Store)?;
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(name.to_string()),

@@ -1,10 +1,16 @@
 //! Terrane without a cluster: manifests read from a directory or a Git
 //! revision, checked and ordered by their references (`terrane validate`),
-//! and the locked state file that `plan` and `apply` will keep the objects'
-//! status in while they run the generic reconciler over the same objects.
+//! planned and applied by the generic reconciler (`terrane plan`, `terrane
+//! apply`) with each object's status in a locked state file.
 
+pub mod apply;
+pub mod commands;
+pub mod drivers;
+pub mod env;
 pub mod graph;
 pub mod objects;
+pub mod plan;
+pub mod render;
 pub mod source;
 pub mod state;
 
@@ -24,6 +30,12 @@ pub enum LocalError {
     Objects(#[from] ObjectsError),
     #[error("{path}: {message}")]
     CaFile { path: String, message: String },
+    #[error("{0}")]
+    State(#[from] state::StateError),
+    #[error("{0}")]
+    Credentials(#[from] env::CredentialsError),
+    #[error("{0}")]
+    Apply(#[from] apply::ApplyError),
 }
 
 /// HTTPS access from the environment: `TERRANE_GIT_TOKEN` (with

@@ -44,7 +44,7 @@ pub struct Object {
 
 /// The references of `value` when it is a managed kind: `None` for a kind
 /// that is not one, an error when it does not parse as that kind.
-fn managed_references(kind: &str, value: &Value) -> Option<Result<Vec<Reference>, serde_json::Error>> {
+pub(crate) fn managed_references(kind: &str, value: &Value) -> Option<Result<Vec<Reference>, serde_json::Error>> {
     macro_rules! references {
         ($($api:ident => $provider:ident),* $(,)?) => {
             match kind {

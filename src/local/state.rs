@@ -31,6 +31,12 @@ pub enum StateError {
 pub struct Entry {
     /// The UID its ownership marker carries: made once, kept for good.
     pub uid: String,
+    /// Raised each time the applied spec changes (as `metadata.generation`).
+    #[serde(default)]
+    pub generation: i64,
+    /// The manifest last applied (what a later deletion goes by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<serde_json::Value>,
     #[serde(default)]
     pub status: ResourceStatus,
 }
@@ -43,14 +49,32 @@ pub struct StateData {
     /// By `Kind/name`.
     #[serde(default)]
     pub objects: BTreeMap<Key, Entry>,
+    /// Secrets Terrane generated (SSH key pairs), by name and key. The file
+    /// is written readable by its owner only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 pub const VERSION: u32 = 1;
 
-/// A state file held under its lock until dropped.
+/// The UID of `key` in `namespace` without a cluster: the same for every run
+/// and machine (UUID-shaped, from SHA-256), so a plan without state, or an
+/// apply whose state was lost, finds by its ownership marker what an earlier
+/// apply made, rather than making it again. Objects of two sources applied
+/// to one cloud project must therefore differ in namespace, kind or name,
+/// as they would in one cluster.
+pub fn uid(namespace: &str, key: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(format!("terrane-local/{namespace}/{key}").as_bytes());
+    let hex: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// A state file held under its lock until dropped (or a state kept only in
+/// memory, for a plan without state).
 pub struct State {
-    path: PathBuf,
-    _lock: File,
+    path: Option<PathBuf>,
+    _lock: Option<File>,
     pub data: StateData,
 }
 
@@ -91,30 +115,53 @@ impl State {
             Ok(text) => serde_json::from_str(&text)
                 .map_err(|e| StateError::Unreadable { path: path.display().to_string(), message: e.to_string() })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                StateData { version: VERSION, objects: BTreeMap::new() }
+                StateData { version: VERSION, ..StateData::default() }
             }
             Err(e) => return Err(io(path)(e)),
         };
-        Ok(Self { path: path.to_path_buf(), _lock: lock, data })
+        Ok(Self { path: Some(path.to_path_buf()), _lock: Some(lock), data })
     }
 
-    /// The entry of `key`, made with a new UID when there is none.
-    pub fn entry(&mut self, key: &str) -> &mut Entry {
-        self.data.objects.entry(key.to_string()).or_insert_with(|| Entry {
-            uid: format!("{:032x}", rand::random::<u128>()),
-            status: ResourceStatus::default(),
-        })
+    /// [`State::open`], retrying for up to `wait` while another holds the lock.
+    pub fn open_waiting(path: &Path, wait: std::time::Duration) -> Result<Self, StateError> {
+        let until = std::time::Instant::now() + wait;
+        loop {
+            match Self::open(path) {
+                Err(StateError::Locked { .. }) if std::time::Instant::now() < until => {
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// An empty state that is never written.
+    pub fn in_memory() -> Self {
+        Self { path: None, _lock: None, data: StateData { version: VERSION, ..StateData::default() } }
+    }
+
+    /// The entry of `key` (in `namespace`), made with its UID when there is none.
+    pub fn entry(&mut self, namespace: &str, key: &str) -> &mut Entry {
+        self.data
+            .objects
+            .entry(key.to_string())
+            .or_insert_with(|| Entry { uid: uid(namespace, key), ..Entry::default() })
     }
 
     /// Writes the whole state: to `<path>.tmp`, synced, then renamed over.
     pub fn save(&self) -> Result<(), StateError> {
-        let tmp = self.path.with_extension("tmp");
+        let Some(path) = &self.path else { return Ok(()) };
+        let tmp = path.with_extension("tmp");
         let text = serde_json::to_string_pretty(&self.data)
-            .map_err(|e| StateError::Unreadable { path: self.path.display().to_string(), message: e.to_string() })?;
-        let mut file = File::create(&tmp).map_err(io(&tmp))?;
+            .map_err(|e| StateError::Unreadable { path: path.display().to_string(), message: e.to_string() })?;
+        let mut options = File::options();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(io(&tmp))?;
         file.write_all(text.as_bytes()).map_err(io(&tmp))?;
         file.sync_all().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &self.path).map_err(io(&self.path))
+        std::fs::rename(&tmp, path).map_err(io(path))
     }
 }
 
@@ -128,8 +175,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("prod.state.json");
         let mut first = State::open(&path).unwrap();
-        let uid = first.entry("Network/web").uid.clone();
-        first.entry("Network/web").status.id = Some("net-1".into());
+        let uid = first.entry("default", "Network/web").uid.clone();
+        assert_eq!(uid, super::uid("default", "Network/web"), "the UID is derived from namespace, kind and name");
+        assert_ne!(uid, super::uid("prod", "Network/web"));
+        assert_eq!(uid.len(), 36);
+        first.entry("default", "Network/web").status.id = Some("net-1".into());
         first.save().unwrap();
         let e = State::open(&path).err().expect("locked");
         assert!(e.to_string().contains(&format!("terrane (pid {})", std::process::id())), "{e}");
@@ -144,9 +194,15 @@ mod tests {
                 })
             })
             .expect("the lock is free once its holder is gone");
-        assert_eq!(again.entry("Network/web").uid, uid, "the UID is kept");
-        assert_eq!(again.entry("Network/web").status.id.as_deref(), Some("net-1"));
-        assert_ne!(again.entry("Subnet/web").uid, uid);
+        assert_eq!(again.entry("default", "Network/web").uid, uid, "the UID is kept");
+        assert_eq!(again.entry("default", "Network/web").status.id.as_deref(), Some("net-1"));
+        assert_ne!(again.entry("default", "Subnet/web").uid, uid);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the state may hold generated private keys: owner only");
+        }
         std::fs::write(&path, "not json").unwrap();
         drop(again);
         assert!(matches!(State::open(&path), Err(StateError::Unreadable { .. })));

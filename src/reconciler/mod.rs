@@ -13,6 +13,7 @@ mod create;
 pub mod env;
 mod observe;
 mod outcome;
+mod plan;
 mod refs;
 pub mod status;
 mod update;
@@ -29,6 +30,7 @@ use terrane_provider::{Desired, ExternalKind, Freshness};
 
 pub use env::{EnvError, Environment, Event, Next, RefState};
 pub use outcome::Outcome;
+pub use plan::{PlanStep, Planned};
 pub use status::Verdict;
 
 use observe::Found;

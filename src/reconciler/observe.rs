@@ -202,7 +202,7 @@ impl<K: ExternalKind> Reconciler<K> {
     /// The one cloud object `import` names. None yet is progress (another
     /// pipeline may still be creating it): retried with backoff. Two or
     /// more is a terminal error naming them.
-    async fn import<O: ManagedObject>(
+    pub(super) async fn import<O: ManagedObject>(
         &self,
         cloud: &K::Cloud,
         import: &Import<K::Filter>,

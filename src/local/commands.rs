@@ -1,0 +1,154 @@
+//! `terrane plan` and `terrane apply`: a source (directory or Git revision)
+//! against its state file and the cloud.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use terrane_openstack::OpenStackConnector;
+use terrane_provider::RequestObserver;
+
+use super::apply::{self, Applied, Limits, Progress};
+use super::env::LocalEnv;
+use super::objects::Object;
+use super::plan::{self, Plan, Removed};
+use super::render::{self, Format};
+use super::state::State;
+use super::{LocalError, Source, access_from_env, load};
+
+/// How `plan` and `apply` run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The state file; `None`: [`default_state`].
+    pub state: Option<PathBuf>,
+    /// The clouds.yaml for ProviderConfigs whose Secret is not in the source.
+    pub clouds_yaml: Option<PathBuf>,
+    pub format: Format,
+    pub limits: Limits,
+    /// How long to wait for another run's lock on the state.
+    pub lock_wait: Duration,
+    /// The timeout of one cloud request.
+    pub cloud_timeout: Duration,
+}
+
+/// Where the state of `source` is kept by default: `terrane.state.json` in
+/// the directory, or in the current directory for a Git source.
+pub fn default_state(source: &Source) -> PathBuf {
+    match source {
+        Source::Dir(dir) => dir.join("terrane.state.json"),
+        Source::Git { .. } => PathBuf::from("terrane.state.json"),
+    }
+}
+
+/// Counts cloud requests, for the summary line.
+#[derive(Default)]
+struct Requests(AtomicU64);
+
+impl RequestObserver for Requests {
+    fn observe(&self, _: &str, _: &str, _: u16, _: Duration) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One run's loaded source, state and environment.
+struct Run {
+    env: LocalEnv,
+    objects: Vec<Object>,
+    commit: Option<String>,
+    requests: Arc<Requests>,
+}
+
+fn open(
+    source: &Source,
+    extra: Vec<Object>,
+    state: State,
+    options: &Options,
+    progress: Option<Arc<Progress>>,
+) -> Result<Run, LocalError> {
+    let access = access_from_env()?;
+    let (objects, commit) = load(source, &access)?;
+    let requests = Arc::new(Requests::default());
+    let connector = OpenStackConnector::new(requests.clone(), options.cloud_timeout);
+    let sink: super::env::EventSink = match progress {
+        Some(p) => Box::new(move |key, event| p.event(key, event)),
+        None => Box::new(|_, _| {}),
+    };
+    let mut all = objects.clone();
+    let keys: BTreeSet<String> = all.iter().map(|o| o.key.clone()).collect();
+    all.extend(extra.into_iter().filter(|o| !keys.contains(&o.key)));
+    let env = LocalEnv::new(&all, state, options.clouds_yaml.clone(), connector, sink)?;
+    Ok(Run { env, objects, commit, requests })
+}
+
+fn open_state(path: &Path, wait: Duration) -> Result<State, LocalError> {
+    Ok(State::open_waiting(path, wait)?)
+}
+
+/// The plan of `source`; with `base` (`--from`), against what `base`
+/// declares: its objects that `source` drops are deletions. Without an
+/// explicit state, a plan against a base uses none: what exists is found in
+/// the cloud by import and ownership marker.
+pub async fn plan(source: &Source, base: Option<&Source>, options: &Options) -> Result<Plan, LocalError> {
+    let started = Instant::now();
+    let state = match (&options.state, base) {
+        (Some(path), _) => open_state(path, options.lock_wait)?,
+        (None, Some(_)) => State::in_memory(),
+        (None, None) => open_state(&default_state(source), options.lock_wait)?,
+    };
+    let (base_objects, base_commit) = match base {
+        Some(b) => {
+            let (objects, commit) = load(b, &access_from_env()?)?;
+            (objects, Some((b.describe(), commit)))
+        }
+        None => (Vec::new(), None),
+    };
+    let run = open(source, base_objects.iter().filter(|o| !o.managed).cloned().collect(), state, options, None)?;
+    let declared: BTreeSet<&str> = run.objects.iter().filter(|o| o.managed).map(|o| o.key.as_str()).collect();
+    let mut removed: Vec<Removed> = base_objects
+        .iter()
+        .filter(|o| o.managed && !declared.contains(o.key.as_str()))
+        .rev()
+        .map(|o| Removed { key: o.key.clone(), manifest: o.manifest.object.clone() })
+        .collect();
+    for r in plan::removed_from_state(&run.env, &run.objects) {
+        if !removed.iter().any(|x| x.key == r.key) {
+            removed.push(r);
+        }
+    }
+    let drivers = super::drivers::all(options.cloud_timeout * 2);
+    let steps = plan::compute(&run.env, &drivers, &run.objects, &removed).await;
+    let base = base_commit.map(|(name, commit)| match commit {
+        Some(c) => format!("{name} at commit {c}"),
+        None => name,
+    });
+    let plan = plan::finish(source.describe(), run.commit.clone(), base, steps);
+    tracing::debug!(took = ?started.elapsed(), requests = run.requests.0.load(Ordering::Relaxed), "planned");
+    Ok(plan)
+}
+
+/// The plan printed as `options.format` asks.
+pub fn show(plan: &Plan, format: Format) -> String {
+    render::render(plan, format)
+}
+
+/// Plans `source`, prints the plan, then applies it with progress lines on
+/// `progress`. Returns what was done and how many cloud requests it took.
+pub async fn apply(
+    source: &Source,
+    options: &Options,
+    progress: Arc<Progress>,
+    print: impl Fn(&str),
+) -> Result<(Plan, Applied, u64), LocalError> {
+    let state = open_state(&options.state.clone().unwrap_or_else(|| default_state(source)), options.lock_wait)?;
+    let run = open(source, Vec::new(), state, options, Some(progress.clone()))?;
+    let removed = plan::removed_from_state(&run.env, &run.objects);
+    let drivers = super::drivers::all(options.cloud_timeout * 2);
+    let steps = plan::compute(&run.env, &drivers, &run.objects, &removed).await;
+    let plan = plan::finish(source.describe(), run.commit.clone(), None, steps);
+    print(&render::render(&plan, options.format));
+    let applied =
+        apply::run(&run.env, &drivers, &run.objects, &plan.steps, &removed, options.limits, &progress).await?;
+    Ok((plan, applied, run.requests.0.load(Ordering::Relaxed)))
+}
