@@ -218,15 +218,16 @@ fn apply(source: &SourceArgs, run: &RunArgs, timeout: u64, concurrency: usize) -
         }))
         .map_err(|e| e.to_string())?;
     let line = format!(
-        "Apply complete: {} objects Ready, {} deleted, in {:.1} s with {requests} cloud requests",
+        "Apply complete: {} objects Ready, {} deleted, {} left in the cloud, in {:.1} s with {requests} cloud requests",
         applied.ready,
         applied.deleted,
+        applied.left,
         started.elapsed().as_secs_f64()
     );
     if json {
         println!(
             "{}",
-            serde_json::json!({"ready": applied.ready, "deleted": applied.deleted, "cloudRequests": requests, "seconds": started.elapsed().as_secs_f64()})
+            serde_json::json!({"ready": applied.ready, "deleted": applied.deleted, "left": applied.left, "cloudRequests": requests, "seconds": started.elapsed().as_secs_f64()})
         );
     } else {
         println!("{line}");

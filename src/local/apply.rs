@@ -77,6 +77,8 @@ impl Progress {
 pub struct Applied {
     pub ready: usize,
     pub deleted: usize,
+    /// Removed from the state with their cloud objects left (Orphan, ObserveOnly).
+    pub left: usize,
 }
 
 /// Reconciles one object until Ready; a terminal verdict or the timeout is an error.
@@ -103,10 +105,11 @@ async fn converge(
                 return Err(format!("not Ready after {} s: {}", limits.timeout.as_secs(), outcome.verdict.message));
             }
             _ => {
-                if outcome.verdict.message != last {
+                // An error is shown by its Warning Event already.
+                if outcome.verdict.synced && outcome.verdict.message != last {
                     progress.waiting(key, &outcome.verdict.message);
-                    last = outcome.verdict.message;
                 }
+                last = outcome.verdict.message;
                 tokio::time::sleep(pause).await;
                 pause = (pause * 3 / 2).min(Duration::from_secs(5));
             }
@@ -114,14 +117,15 @@ async fn converge(
     }
 }
 
-/// Deletes one removed object's cloud object and forgets it.
+/// Deletes one removed object's cloud object (`true`), or leaves it as its
+/// policy says (`false`), and forgets the object.
 async fn remove(
     env: &LocalEnv,
     driver: &dyn Driver,
     r: &Removed,
     limits: Limits,
     progress: &Progress,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(300);
     loop {
@@ -129,8 +133,10 @@ async fn remove(
         match outcome.next {
             Next::Deleted => {
                 env.forget(&r.key).map_err(|e| e.to_string())?;
-                progress.line("31", &r.key, &format!("gone ({:.1} s)", started.elapsed().as_secs_f64()));
-                return Ok(());
+                let deleted = !super::plan::keeps_cloud_object(&r.manifest);
+                let what = if deleted { "deleted" } else { "forgotten; its cloud object stays" };
+                progress.line("31", &r.key, &format!("{what} ({:.1} s)", started.elapsed().as_secs_f64()));
+                return Ok(deleted);
             }
             Next::Stalled => return Err(outcome.verdict.message),
             _ if started.elapsed() > limits.timeout => {
@@ -216,15 +222,18 @@ pub async fn run(
     if let Some(e) = failure {
         return Err(e);
     }
-    let mut applied = Applied { ready: done.len(), deleted: 0 };
+    let mut applied = Applied { ready: done.len(), ..Applied::default() };
     for r in removed {
         let kind = r.manifest["kind"].as_str().unwrap_or_default();
         let Some(driver) = drivers.get(kind) else { continue };
-        if let Err(message) = remove(env, driver.as_ref(), r, limits, progress).await {
-            progress.failed(&r.key, &message);
-            return Err(ApplyError::Object { object: r.key.clone(), message });
+        match remove(env, driver.as_ref(), r, limits, progress).await {
+            Ok(true) => applied.deleted += 1,
+            Ok(false) => applied.left += 1,
+            Err(message) => {
+                progress.failed(&r.key, &message);
+                return Err(ApplyError::Object { object: r.key.clone(), message });
+            }
         }
-        applied.deleted += 1;
     }
     Ok(applied)
 }

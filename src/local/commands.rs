@@ -118,10 +118,14 @@ pub async fn plan(source: &Source, base: Option<&Source>, options: &Options) -> 
         }
     }
     let drivers = super::drivers::all(options.cloud_timeout * 2);
-    let steps = plan::compute(&run.env, &drivers, &run.objects, &removed).await;
+    let mut steps = plan::compute(&run.env, &drivers, &run.objects, &removed).await;
+    if base.is_some() && options.state.is_none() {
+        let in_base: BTreeSet<&str> = base_objects.iter().filter(|o| o.managed).map(|o| o.key.as_str()).collect();
+        plan::as_already_applied(&mut steps, &in_base);
+    }
     let base = base_commit.map(|(name, commit)| match commit {
-        Some(c) => format!("{name} at commit {c}"),
-        None => name,
+        Some(c) if !name.contains(&c) => format!("{name} at commit {c}"),
+        _ => name,
     });
     let plan = plan::finish(source.describe(), run.commit.clone(), base, steps);
     tracing::debug!(took = ?started.elapsed(), requests = run.requests.0.load(Ordering::Relaxed), "planned");

@@ -234,16 +234,31 @@ impl LocalEnv {
     }
 
     /// The public key of the generated key pair in `secret`, generated and
-    /// written to the state first when there is none (never while planning).
-    fn generated_public_key(&self, secret: &str) -> Result<Option<String>, EnvError> {
-        let mut state = self.state();
-        if let Some(public) = state.data.secrets.get(secret).and_then(|s| s.get(PUBLIC_KEY)) {
+    /// written to the state first when there is none. While planning none is
+    /// generated: without state, the key of the cloud's key pair of that
+    /// name is taken as the generated one (the cloud as observed).
+    async fn generated_public_key<O: ManagedObject>(&self, obj: &O, secret: &str) -> Result<Option<String>, EnvError> {
+        let (known, stateless) = {
+            let state = self.state();
+            (state.data.secrets.get(secret).and_then(|s| s.get(PUBLIC_KEY)).cloned(), state.is_in_memory())
+        };
+        if let Some(public) = known {
             return Ok(Some(public.trim().to_string()));
         }
         if self.planned.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-            return Ok(None);
+            if !stateless {
+                return Ok(None);
+            }
+            let value = serde_json::to_value(obj).unwrap_or_default();
+            let name =
+                value["spec"]["resource"]["name"].as_str().or(value["metadata"]["name"].as_str()).unwrap_or_default();
+            let cloud = Environment::<O, CloudClient>::cloud(self, obj).await?;
+            let path = format!("/os-keypairs/{}", terrane_openstack::query::encode(name));
+            let found = terrane_openstack::rest::NOVA.get_opt(&cloud, &path).await.map_err(EnvError::Credentials)?;
+            return Ok(found.and_then(|k| k["keypair"]["public_key"].as_str().map(str::to_string)));
         }
         let (private, public) = crate::ssh_keys::generate().map_err(EnvError::Store)?;
+        let mut state = self.state();
         state.data.secrets.insert(
             secret.to_string(),
             BTreeMap::from([(PRIVATE_KEY.to_string(), private), (PUBLIC_KEY.to_string(), public.clone())]),
@@ -275,14 +290,14 @@ impl<O: ManagedObject> Environment<O, CloudClient> for LocalEnv {
         })
     }
 
-    async fn input(&self, _obj: &O, input: &Input) -> Result<Option<String>, EnvError> {
+    async fn input(&self, obj: &O, input: &Input) -> Result<Option<String>, EnvError> {
         Ok(match &input.source {
             InputSource::SecretKey { name, key } => match self.secrets.get(name) {
                 Some(secret) => secret.get(key).cloned(),
                 None => self.state().data.secrets.get(name).and_then(|s| s.get(key)).cloned(),
             },
             InputSource::ConfigMapKey { name, key } => self.config_maps.get(name).and_then(|c| c.get(key)).cloned(),
-            InputSource::GeneratedSshKey { secret } => self.generated_public_key(secret)?,
+            InputSource::GeneratedSshKey { secret } => self.generated_public_key(obj, secret).await?,
         })
     }
 

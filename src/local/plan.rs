@@ -134,7 +134,9 @@ pub fn spec_fields(value: &Value) -> Vec<SpecField> {
         }
     }
     let mut out = Vec::new();
-    walk("", value, &mut out);
+    if value.as_object().is_some_and(|m| !m.is_empty()) {
+        walk("", value, &mut out);
+    }
     out
 }
 
@@ -154,7 +156,8 @@ fn count(steps: &[Step]) -> Summary {
     s
 }
 
-fn keeps_cloud_object(manifest: &Value) -> bool {
+/// True when removing the object leaves its cloud object (Orphan, ObserveOnly).
+pub fn keeps_cloud_object(manifest: &Value) -> bool {
     let spec = &manifest["spec"];
     serde_json::from_value::<DeletionPolicy>(spec["deletionPolicy"].clone()).ok() == Some(DeletionPolicy::Orphan)
         || serde_json::from_value::<ManagementPolicy>(spec["managementPolicy"].clone()).ok()
@@ -236,6 +239,23 @@ async fn plan_one(
         Err(message) => {
             env.plan_ref(key, None, None);
             Planned::Refused { message }
+        }
+    }
+}
+
+/// For a plan against a base revision without state: the objects the base
+/// declares are taken as applied, so finding one by its import or its
+/// ownership marker is no change (or an update of the fields that differ),
+/// not an import or an adoption.
+pub fn as_already_applied(steps: &mut [Step], in_base: &BTreeSet<&str>) {
+    for step in steps.iter_mut().filter(|s| in_base.contains(s.object.as_str())) {
+        if let Change::Apply(Planned::Import { id, fields } | Planned::Adopt { id, fields }) = &step.change {
+            let planned = if fields.is_empty() {
+                Planned::NoChange { id: id.clone() }
+            } else {
+                Planned::Update { id: id.clone(), fields: fields.clone() }
+            };
+            step.change = Change::Apply(planned);
         }
     }
 }

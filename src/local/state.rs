@@ -135,6 +135,11 @@ impl State {
         }
     }
 
+    /// True for a state kept only in memory (a plan without state).
+    pub fn is_in_memory(&self) -> bool {
+        self.path.is_none()
+    }
+
     /// An empty state that is never written.
     pub fn in_memory() -> Self {
         Self { path: None, _lock: None, data: StateData { version: VERSION, ..StateData::default() } }
