@@ -14,3 +14,4 @@ pub mod local;
 pub mod manifests;
 pub mod reconciler;
 pub mod ssh_keys;
+pub mod tfstate;

@@ -69,6 +69,39 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Hand a standalone state to a cluster (push) or take it back (pull).
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
+    /// In a cluster: what the controller would change right now in a
+    /// namespace, as terrane plan shows it (read from the live objects).
+    Diff {
+        /// The kube context (default: the current one).
+        #[arg(long)]
+        context: Option<String>,
+        #[arg(long, short, default_value = "default")]
+        namespace: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Write Terrane manifests for the resources of a Terraform state of the
+    /// OpenStack provider (format version 4): one file per kind, each object
+    /// with import.id, references by name; unknown resource types are listed
+    /// and skipped.
+    ImportTfstate {
+        /// The state file (terraform.tfstate, or `terraform state pull` output).
+        file: PathBuf,
+        /// Where to write the manifests.
+        #[arg(long, default_value = "terrane-import")]
+        out: PathBuf,
+        /// The ProviderConfig every object names.
+        #[arg(long, default_value = "cloud")]
+        provider_config: String,
+        /// The objects' namespace (also what their ownership markers derive from).
+        #[arg(long)]
+        namespace: Option<String>,
+    },
     /// Run the controller against the cluster of the current kubeconfig or service account.
     #[command(args_override_self = true)]
     Controller {
@@ -104,6 +137,36 @@ enum Command {
         /// `terrane-git` directory in the system's temporary directory).
         #[arg(long, env = "TERRANE_GIT_CACHE")]
         git_cache: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Apply the source into a cluster's namespace with every object's cloud
+    /// ID in its status, so the controller adopts each and creates nothing;
+    /// the state is marked handed over (plan and apply refuse it).
+    Push {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The kube context (default: the current one).
+        #[arg(long)]
+        context: Option<String>,
+        #[arg(long, short, default_value = "default")]
+        namespace: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Write the managed objects of a cluster's namespace into the state,
+    /// then let the controller go of them without deleting a cloud object
+    /// (each set to deletionPolicy Orphan and deleted). Suspend whatever
+    /// syncs the namespace from Git first.
+    Pull {
+        #[arg(long)]
+        context: Option<String>,
+        #[arg(long, short, default_value = "default")]
+        namespace: String,
+        #[command(flatten)]
+        run: RunArgs,
     },
 }
 
@@ -236,6 +299,59 @@ fn apply(source: &SourceArgs, run: &RunArgs, timeout: u64, concurrency: usize) -
 }
 
 /// Logs to stderr: `default` unless RUST_LOG says otherwise.
+fn state(command: StateCommand) -> Result<(), String> {
+    let rt = runtime()?;
+    match command {
+        StateCommand::Push { source, context, namespace, run } => {
+            let options = run.options(Duration::from_secs(1), 1);
+            let pushed = rt
+                .block_on(terrane::local::commands::push(&source.source(), context.as_deref(), &namespace, &options))
+                .map_err(|e| e.to_string())?;
+            println!(
+                "pushed to namespace {namespace}: {} objects with their cloud IDs (the controller adopts them), {} for the controller to create, {} ProviderConfigs, Secrets and ConfigMaps",
+                pushed.adopted, pushed.to_create, pushed.others
+            );
+        }
+        StateCommand::Pull { context, namespace, run } => {
+            let options = run.options(Duration::from_secs(1), 1);
+            let pulled = rt
+                .block_on(terrane::local::commands::pull(context.as_deref(), &namespace, &options))
+                .map_err(|e| e.to_string())?;
+            println!(
+                "pulled {} objects from namespace {namespace}; the cluster lets go of them, the cloud keeps them",
+                pulled.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn diff(context: Option<String>, namespace: &str, run: &RunArgs) -> Result<bool, String> {
+    let options = run.options(Duration::from_secs(1), 1);
+    let plan = runtime()?
+        .block_on(terrane::local::commands::diff(context.as_deref(), namespace, &options))
+        .map_err(|e| e.to_string())?;
+    print!("{}", terrane::local::commands::show(&plan, options.format));
+    Ok(plan.summary.refused == 0)
+}
+
+fn import_tfstate(
+    file: &std::path::Path,
+    out: &std::path::Path,
+    provider_config: String,
+    namespace: Option<String>,
+) -> Result<(), terrane::tfstate::TfStateError> {
+    let objects = terrane::tfstate::read(file)?;
+    let converted = terrane::tfstate::convert(&objects, &terrane::tfstate::Options { provider_config, namespace })?;
+    let files = terrane::tfstate::write(out, &converted)?;
+    println!("wrote {} objects to {}: {}", converted.objects.len(), out.display(), files.join(", "));
+    for s in &converted.skipped {
+        println!("skipped {s}");
+    }
+    println!("next: add the ProviderConfig, then `terrane plan {}`: every object should be an import", out.display());
+    Ok(())
+}
+
 fn init_tracing(format: &str, default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
@@ -308,6 +424,30 @@ fn main() -> ExitCode {
         },
         Command::Apply { source, run, timeout_seconds, concurrency } => {
             match apply(&source, &run, timeout_seconds, concurrency) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::State { command } => match state(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Diff { context, namespace, run } => match diff(context, &namespace, &run) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::ImportTfstate { file, out, provider_config, namespace } => {
+            match import_tfstate(&file, &out, provider_config, namespace) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

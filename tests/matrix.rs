@@ -79,7 +79,14 @@ impl CloudApi {
                 all[plural.replace('-', "_")].as_array().cloned().unwrap_or_default()
             }
             CloudApi::Designate { path, key } => {
-                DESIGNATE.get(&env.cloud, path).await.expect("list")[key].as_array().cloned().unwrap_or_default()
+                // Page by page: the project may hold more than one page of them.
+                DESIGNATE
+                    .list_all(&env.cloud, path, key, "/id")
+                    .await
+                    .expect("list")
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect()
             }
         }
     }

@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 use support::*;
 use terrane_testground::GitServer;
 
+/// Both tests compare the project's whole inventory before and after: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A scratch directory with the state, the Git cache and the ground's clouds.yaml.
 struct Scratch {
     dir: PathBuf,
@@ -98,6 +101,7 @@ fn repo_docs(repo: &terrane_testground::GitRepo, file: &str, docs: &[Value]) {
 
 #[tokio::test]
 async fn the_web_tier_is_planned_applied_changed_by_a_reviewed_revision_and_destroyed() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (cloud, _) = terrane_testground::cloud_client("demo").expect("cloud");
     let before = inventory(&cloud).await;
     let scratch = Scratch::new("plan-web");
@@ -268,6 +272,7 @@ async fn carrying(cloud: &terrane_openstack::CloudClient, plural: &str, uid: &st
 
 #[tokio::test]
 async fn an_apply_killed_after_each_cloud_create_resumes_without_duplicates() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (cloud, _) = terrane_testground::cloud_client("demo").expect("cloud");
     let before = inventory(&cloud).await;
     let scratch = Scratch::new("plan-kill");

@@ -22,6 +22,15 @@ use crate::reconciler::{Next, Outcome, Reconciler};
 
 pub const FINALIZER: &str = "terrane.dev/cleanup";
 
+/// An object annotated `terrane.dev/paused: "true"` is not reconciled at
+/// all (neither changed nor deleted in the cloud) until the annotation goes.
+/// `terrane state push` applies objects paused until their status is written.
+pub const PAUSED_ANNOTATION: &str = "terrane.dev/paused";
+
+fn paused<O: ManagedObject>(obj: &O) -> bool {
+    obj.annotations().get(PAUSED_ANNOTATION).is_some_and(|v| v == "true")
+}
+
 /// Timing of requeues.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -159,6 +168,9 @@ where
             None => return Ok(Action::await_change()),
         }
     };
+    if paused(obj.as_ref()) {
+        return Ok(Action::await_change());
+    }
     let env = KubeEnv { shared: ctx.shared.clone() };
     let has_finalizer = obj.finalizers().iter().any(|f| f == FINALIZER);
     let outcome: Outcome = if obj.meta().deletion_timestamp.is_some() {
@@ -200,13 +212,14 @@ where
     ctx.action(&format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()), Next::Retry)
 }
 
-/// What a reconcile must react to: a new generation, deletion, finalizers.
+/// What a reconcile must react to: a new generation, deletion, finalizers, pausing.
 fn spec_or_lifecycle<O: ManagedObject>(obj: &O) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     obj.meta().generation.hash(&mut h);
     obj.meta().deletion_timestamp.is_some().hash(&mut h);
     obj.finalizers().hash(&mut h);
+    paused(obj).hash(&mut h);
     Some(h.finish())
 }
 

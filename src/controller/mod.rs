@@ -19,7 +19,7 @@ use futures::future::BoxFuture;
 use terrane_openstack::OpenStackConnector;
 use tokio::sync::watch;
 
-pub use kind::Timing;
+pub use kind::{PAUSED_ANNOTATION, Timing};
 
 /// How the controller runs.
 #[derive(Debug, Clone)]

@@ -82,8 +82,61 @@ fn open(
     Ok(Run { env, objects, commit, requests })
 }
 
+/// The state at `path`, refused when it was handed over to a cluster.
 fn open_state(path: &Path, wait: Duration) -> Result<State, LocalError> {
-    Ok(State::open_waiting(path, wait)?)
+    let state = State::open_waiting(path, wait)?;
+    match &state.data.handed_over {
+        Some(to) => Err(LocalError::HandedOver { path: path.display().to_string(), to: to.clone() }),
+        None => Ok(state),
+    }
+}
+
+fn clouds_yaml_text(explicit: Option<PathBuf>) -> Option<String> {
+    super::env::clouds_yaml_file(explicit).and_then(|p| std::fs::read_to_string(p).ok())
+}
+
+/// `terrane state push`: the source's objects into `namespace` of kube
+/// context `context`, each with its cloud ID; the state is marked handed over.
+pub async fn push(
+    source: &Source,
+    context: Option<&str>,
+    namespace: &str,
+    options: &Options,
+) -> Result<super::handover::Pushed, LocalError> {
+    let mut state = open_state(&options.state.clone().unwrap_or_else(|| default_state(source)), options.lock_wait)?;
+    let (objects, _) = load(source, &access_from_env()?)?;
+    let client = super::handover::client(context).await?;
+    let clouds = clouds_yaml_text(options.clouds_yaml.clone());
+    let pushed = super::handover::push(&client, namespace, &objects, &state, clouds.as_deref()).await?;
+    state.data.handed_over = Some(format!(
+        "kube context {}, namespace {namespace}, at {}",
+        context.unwrap_or("(current)"),
+        chrono::Utc::now().to_rfc3339()
+    ));
+    state.save()?;
+    Ok(pushed)
+}
+
+/// `terrane state pull`: the managed objects of `namespace` into the state
+/// (default `terrane.state.json` here), and out of the cluster.
+pub async fn pull(context: Option<&str>, namespace: &str, options: &Options) -> Result<Vec<String>, LocalError> {
+    let path = options.state.clone().unwrap_or_else(|| PathBuf::from("terrane.state.json"));
+    let mut state = State::open_waiting(&path, options.lock_wait)?;
+    let client = super::handover::client(context).await?;
+    Ok(super::handover::pull(&client, namespace, &mut state).await?)
+}
+
+/// `terrane diff`: what the controller would change now in `namespace`.
+pub async fn diff(context: Option<&str>, namespace: &str, options: &Options) -> Result<Plan, LocalError> {
+    let client = super::handover::client(context).await?;
+    let (objects, state) = super::live::read(&client, namespace).await?;
+    let requests = Arc::new(Requests::default());
+    let connector = OpenStackConnector::new(requests.clone(), options.cloud_timeout);
+    let env = LocalEnv::new(&objects, state, options.clouds_yaml.clone(), connector, Box::new(|_, _| {}))?;
+    let drivers = super::drivers::all(options.cloud_timeout * 2);
+    let steps = plan::compute(&env, &drivers, &objects, &[]).await;
+    let name = format!("kube context {}, namespace {namespace}", context.unwrap_or("(current)"));
+    Ok(plan::finish(name, None, None, steps))
 }
 
 /// The plan of `source`; with `base` (`--from`), against what `base`

@@ -55,7 +55,7 @@ pub fn clouds_yaml_file(explicit: Option<PathBuf>) -> Option<PathBuf> {
 }
 
 /// The text of each key of a Secret manifest (`data` decoded, `stringData` as is).
-fn secret_data(object: &Value) -> BTreeMap<String, String> {
+pub(crate) fn secret_data(object: &Value) -> BTreeMap<String, String> {
     use base64::Engine;
     let mut out = BTreeMap::new();
     for (k, v) in object["data"].as_object().into_iter().flatten() {

@@ -8,6 +8,8 @@ pub mod commands;
 pub mod drivers;
 pub mod env;
 pub mod graph;
+pub mod handover;
+pub mod live;
 pub mod objects;
 pub mod plan;
 pub mod render;
@@ -36,6 +38,12 @@ pub enum LocalError {
     Credentials(#[from] env::CredentialsError),
     #[error("{0}")]
     Apply(#[from] apply::ApplyError),
+    #[error("{0}")]
+    Handover(#[from] handover::HandoverError),
+    #[error(
+        "{path} was handed over to {to}; a cluster's controller drives its objects now (terrane state pull takes them back)"
+    )]
+    HandedOver { path: String, to: String },
 }
 
 /// HTTPS access from the environment: `TERRANE_GIT_TOKEN` (with

@@ -55,7 +55,7 @@ fn notes(step: &Step) -> Vec<String> {
             vec![format!("after {} (values from them are known after apply)", waiting.join(", "))]
         }
         Change::Apply(Planned::Adopt { .. }) => {
-            vec!["found by its ownership marker: made for this object by an earlier apply".into()]
+            vec!["found in the cloud as this object's (by its ownership marker; a router interface by its router and subnet)".into()]
         }
         Change::Remove(Removal::Delete { id: None }) => vec!["nothing of it is in the cloud".into()],
         _ => Vec::new(),

@@ -53,6 +53,10 @@ pub struct StateData {
     /// is written readable by its owner only.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// Set by `terrane state push` (where to, and when): a cluster's
+    /// controller drives these objects now, so plan and apply refuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_over: Option<String>,
 }
 
 pub const VERSION: u32 = 1;
@@ -133,6 +137,11 @@ impl State {
                 other => return other,
             }
         }
+    }
+
+    /// Where the file is (none in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// True for a state kept only in memory (a plan without state).
