@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod controller;
+pub mod export;
 pub mod generate;
 pub mod git;
 pub mod kinds;

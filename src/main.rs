@@ -85,6 +85,35 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Write manifests for what a cloud project holds (networks, subnets,
+    /// routers and interfaces, ports, security groups with rules, floating
+    /// IPs, servers, key pairs, volumes, zones and record sets): one file per
+    /// kind, each object with import.id, references by name, and a
+    /// ProviderConfig for the cloud. Applying them adopts everything.
+    Export {
+        /// The cloud of clouds.yaml.
+        #[arg(long)]
+        cloud: String,
+        /// The project whose networking objects are read (default: the one
+        /// the cloud's credentials are scoped to; the other services always
+        /// answer for that one).
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long, default_value = "terrane-export")]
+        out: PathBuf,
+        #[arg(long, default_value = "cloud")]
+        provider_config: String,
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Only the objects whose cloud name contains this, and the unnamed
+        /// ones attached to them; what they refer to is imported ObserveOnly.
+        #[arg(long)]
+        name_contains: Option<String>,
+        /// The clouds.yaml (default: OS_CLIENT_CONFIG_FILE, ./clouds.yaml,
+        /// ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml).
+        #[arg(long)]
+        clouds_yaml: Option<PathBuf>,
+    },
     /// Write Terrane manifests for the resources of a Terraform state of the
     /// OpenStack provider (format version 4): one file per kind, each object
     /// with import.id, references by name; unknown resource types are listed
@@ -266,20 +295,23 @@ fn plan(source: &SourceArgs, from: Option<String>, to: Option<String>, run: &Run
 fn apply(source: &SourceArgs, run: &RunArgs, timeout: u64, concurrency: usize) -> Result<(), String> {
     let options = run.options(Duration::from_secs(timeout.max(1)), concurrency);
     let json = options.format == terrane::local::render::Format::Json;
-    let colour = matches!(options.format, terrane::local::render::Format::Text { colour: true });
+    // Colour and a live status line only on a terminal, and only for text.
+    let live = matches!(options.format, terrane::local::render::Format::Text { colour: true });
     let out: Box<dyn std::io::Write + Send> =
         if json { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
-    let progress = std::sync::Arc::new(terrane::local::apply::Progress::new(colour, out));
+    let progress = std::sync::Arc::new(terrane::local::apply::Progress::new(live, out));
     let started = std::time::Instant::now();
-    let (_, applied, requests) = runtime()?
-        .block_on(terrane::local::commands::apply(&source.source(), &options, progress, |text| {
+    let result = runtime()?
+        .block_on(terrane::local::commands::apply(&source.source(), &options, progress.clone(), |text| {
             if json {
                 eprint!("{text}");
             } else {
                 println!("{text}");
             }
         }))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string());
+    progress.finish();
+    let (_, applied, requests) = result?;
     let line = format!(
         "Apply complete: {} objects Ready, {} deleted, {} left in the cloud, in {:.1} s with {requests} cloud requests",
         applied.ready,
@@ -333,6 +365,57 @@ fn diff(context: Option<String>, namespace: &str, run: &RunArgs) -> Result<bool,
         .map_err(|e| e.to_string())?;
     print!("{}", terrane::local::commands::show(&plan, options.format));
     Ok(plan.summary.refused == 0)
+}
+
+struct ExportArgs {
+    cloud: String,
+    project: Option<String>,
+    out: PathBuf,
+    provider_config: String,
+    namespace: Option<String>,
+    name_contains: Option<String>,
+    clouds_yaml: Option<PathBuf>,
+}
+
+fn export(a: ExportArgs) -> Result<(), String> {
+    let path = terrane::local::env::clouds_yaml_file(a.clouds_yaml).ok_or("no clouds.yaml found (--clouds-yaml)")?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let config = terrane_openstack::CloudConfig::from_clouds_yaml(&text, &a.cloud, None).map_err(|e| e.to_string())?;
+    let client = terrane_openstack::CloudClient::new(
+        config,
+        terrane_openstack::ClientOptions::default(),
+        std::sync::Arc::new(terrane_provider::NoopObserver),
+    )
+    .map_err(|e| e.to_string())?;
+    let objects = runtime()?.block_on(async {
+        let project = match a.project {
+            Some(p) => p,
+            None => client.project_id().await.map_err(|e| e.to_string())?.unwrap_or_default(),
+        };
+        terrane::export::read(&client, &project).await.map_err(|e| e.to_string())
+    })?;
+    let objects = match &a.name_contains {
+        Some(text) => terrane::export::select(objects, text),
+        None => objects,
+    };
+    let options =
+        terrane::tfstate::Options { provider_config: a.provider_config.clone(), namespace: a.namespace.clone() };
+    let converted = terrane::tfstate::convert(&objects, &options).map_err(|e| e.to_string())?;
+    let files = terrane::tfstate::write(&a.out, &converted).map_err(|e| e.to_string())?;
+    let pc = a.out.join("provider-config.yaml");
+    if !pc.exists() {
+        let namespace = a.namespace.map(|n| format!(", namespace: {n}")).unwrap_or_default();
+        let text = format!(
+            "# Credentials: a Secret holding clouds.yaml (without a cluster: --clouds-yaml or OS_CLIENT_CONFIG_FILE).\napiVersion: terrane.dev/v1alpha1\nkind: ProviderConfig\nmetadata: {{name: {}{namespace}}}\nspec:\n  openstack:\n    cloud: {}\n    credentialsSecretRef: {{name: cloud-credentials, key: clouds.yaml}}\n",
+            a.provider_config, a.cloud
+        );
+        std::fs::write(&pc, text).map_err(|e| format!("{}: {e}", pc.display()))?;
+    }
+    println!("wrote {} objects to {}: {}", converted.objects.len(), a.out.display(), files.join(", "));
+    for s in &converted.skipped {
+        println!("skipped {s}");
+    }
+    Ok(())
 }
 
 fn import_tfstate(
@@ -446,6 +529,15 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Export { cloud, project, out, provider_config, namespace, name_contains, clouds_yaml } => {
+            match export(ExportArgs { cloud, project, out, provider_config, namespace, name_contains, clouds_yaml }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::ImportTfstate { file, out, provider_config, namespace } => {
             match import_tfstate(&file, &out, provider_config, namespace) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,8 @@
-//! `terrane import-tfstate`: a Terraform state (format version 4, as
-//! Terraform 1.x writes it for the OpenStack provider) of cloud objects this
-//! test makes on the ground by the cloud's own API, turned into manifests;
-//! applying them adopts every object and changes nothing, and the plan after
-//! is empty.
+//! Migration onto Terrane, of cloud objects this test makes on the ground by
+//! the cloud's own API: `terrane export` of the project, and `terrane
+//! import-tfstate` of a Terraform state (format version 4, as Terraform 1.x
+//! writes it for the OpenStack provider) describing them. Applying either
+//! adopts every object and changes nothing, and the plan after is empty.
 
 mod support;
 
@@ -169,6 +169,58 @@ async fn a_terraform_state_becomes_manifests_that_adopt_every_object_and_change_
         .expect("record set");
     let rs_id = rs["id"].as_str().expect("id").to_string();
     let made = inventory(&cloud).await;
+
+    // 2a. terrane export of this test's objects (by name): the plan imports
+    //     everything and changes nothing; applied, nothing changes; the plan after is empty.
+    let export_dir = dir.join("export");
+    let export_ns = unique("exns");
+    let exported = ok(
+        terrane(
+            &[
+                "export",
+                "--cloud",
+                "demo",
+                "--out",
+                export_dir.to_str().expect("path"),
+                "--namespace",
+                &export_ns,
+                "--name-contains",
+                &u,
+            ],
+            &dir,
+        ),
+        "2a. export",
+    );
+    println!("export: {exported}");
+    let export_src = export_dir.to_str().expect("path");
+    let started = Instant::now();
+    let plan: Value =
+        serde_json::from_str(&ok(terrane(&["plan", export_src, "-o", "json"], &dir), "2a. plan")).expect("JSON");
+    let plan_took = started.elapsed();
+    let s = &plan["summary"];
+    let steps = plan["steps"].as_array().map(Vec::len).unwrap_or_default() as u64;
+    assert_eq!(
+        (s["create"].as_u64(), s["update"].as_u64(), s["refused"].as_u64()),
+        (Some(0), Some(0), Some(0)),
+        "2a. {plan:#}"
+    );
+    assert_eq!(s["import"].as_u64().unwrap_or(0) + s["adopt"].as_u64().unwrap_or(0), steps, "2a. {plan:#}");
+    assert_eq!(steps, 15, "2a. the twelve objects, the external network, the flavor and the image: {plan:#}");
+    let started = Instant::now();
+    let applied = ok(terrane(&["apply", export_src], &dir), "2a. apply");
+    let apply_took = started.elapsed();
+    assert!(!applied.contains(": updated") && !applied.contains(": created"), "2a. nothing changed or made: {applied}");
+    assert_eq!(inventory(&cloud).await, made, "2a. the cloud is unchanged");
+    let again: Value =
+        serde_json::from_str(&ok(terrane(&["plan", export_src, "-o", "json"], &dir), "2a. plan")).expect("JSON");
+    assert_eq!(again["summary"]["unchanged"].as_u64(), Some(steps), "2a. the plan is empty: {again:#}");
+    println!(
+        "export -> apply -> empty plan: {steps} objects, plan {:.1} s, apply {:.1} s",
+        plan_took.as_secs_f64(),
+        apply_took.as_secs_f64()
+    );
+    // Forget the export's state (the cloud objects stay) for the Terraform path below.
+    std::fs::remove_file(export_dir.join("terrane.state.json")).expect("2a. the export's state");
 
     // 2. Its Terraform state, with the attributes the OpenStack provider records.
     let state = json!({

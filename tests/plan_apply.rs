@@ -353,9 +353,26 @@ async fn an_apply_killed_after_each_cloud_create_resumes_without_duplicates() {
         );
     }
 
+    // A spec the cloud refuses stops apply at that object, named with the cloud's reason.
+    let mut with_bad = objects.clone();
+    with_bad.push(obj(
+        "Port",
+        "bad",
+        json!({"networkRef": {"name": "app"}, "fixedIps": [{"subnetRef": {"name": "app"}, "ipAddress": "10.99.0.5"}]}),
+    ));
+    write_docs(&source.join("app.yaml"), &with_bad);
+    let out = scratch.terrane(&["apply", dir], &[]);
+    let (_, err) = text(&out);
+    assert!(!out.status.success(), "the refused port fails the apply");
+    let last = err.trim().lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.starts_with("error: ") && last.contains("Port/bad") && last.contains("10.99.0.5"),
+        "one line naming it: {err}"
+    );
+
     write_docs(&source.join("app.yaml"), &[]);
     let out = ok(scratch.terrane(&["apply", dir], &[]), "destroy");
-    assert!(out.contains("4 deleted"), "{out}");
+    assert!(out.contains("Apply complete: 0 objects Ready"), "{out}");
     assert_eq!(inventory(&cloud).await, before, "nothing left over");
     println!("killed apply: {kills} kills in {runs} runs, 0 duplicates");
 }

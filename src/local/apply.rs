@@ -23,8 +23,8 @@ use crate::reconciler::{Event, Next, Planned};
 pub enum ApplyError {
     #[error("{object}: {message}")]
     Object { object: Key, message: String },
-    #[error("the plan refuses {count} objects; nothing was applied")]
-    Refused { count: usize },
+    #[error("the plan refuses {}; nothing was applied", .objects.join("; "))]
+    Refused { objects: Vec<String> },
 }
 
 /// How long each object may take, and how many are worked on at once.
@@ -34,24 +34,52 @@ pub struct Limits {
     pub concurrency: usize,
 }
 
-/// Progress lines: coloured on a terminal, plain otherwise.
+/// Progress lines, and on a terminal (`live`) colours and a status line kept
+/// under them: how many objects are Ready, in progress and left.
 pub struct Progress {
-    colour: bool,
+    live: bool,
     started: Instant,
     out: Mutex<Box<dyn Write + Send>>,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    ready: usize,
+    running: usize,
 }
 
 impl Progress {
-    pub fn new(colour: bool, out: Box<dyn Write + Send>) -> Self {
-        Self { colour, started: Instant::now(), out: Mutex::new(out) }
+    pub fn new(live: bool, out: Box<dyn Write + Send>) -> Self {
+        Self { live, started: Instant::now(), out: Mutex::new(out), counts: Mutex::new(Counts::default()) }
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn line(&self, code: &str, object: &str, text: &str) {
         let at = self.started.elapsed().as_secs_f64();
-        let mark = if self.colour { format!("\x1b[{code}m{object}\x1b[0m") } else { object.to_string() };
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = writeln!(out, "[{at:>6.1}s] {mark}: {text}");
+        if self.live {
+            let c = self.counts();
+            let left = c.total.saturating_sub(c.ready + c.running);
+            let status = format!("{} of {} Ready, {} in progress, {left} waiting", c.ready, c.total, c.running);
+            let _ = write!(out, "\r\x1b[2K[{at:>6.1}s] \x1b[{code}m{object}\x1b[0m: {text}\n\x1b[1m{status}\x1b[0m");
+        } else {
+            let _ = writeln!(out, "[{at:>6.1}s] {object}: {text}");
+        }
         let _ = out.flush();
+    }
+
+    /// Clears the status line (a terminal's) before the summary is printed.
+    pub fn finish(&self) {
+        if self.live {
+            let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = write!(out, "\r\x1b[2K");
+            let _ = out.flush();
+        }
     }
 
     /// An Event of the reconciler (created, adopted, updated, deleted...).
@@ -60,6 +88,11 @@ impl Progress {
     }
 
     fn ready(&self, object: &str, took: Duration) {
+        {
+            let mut c = self.counts();
+            c.ready += 1;
+            c.running = c.running.saturating_sub(1);
+        }
         self.line("32", object, &format!("Ready ({:.1} s)", took.as_secs_f64()));
     }
 
@@ -68,6 +101,10 @@ impl Progress {
     }
 
     fn failed(&self, object: &str, message: &str) {
+        {
+            let mut c = self.counts();
+            c.running = c.running.saturating_sub(1);
+        }
         self.line("1;31", object, message);
     }
 }
@@ -161,9 +198,15 @@ pub async fn run(
     limits: Limits,
     progress: &Progress,
 ) -> Result<Applied, ApplyError> {
-    let refused = steps.iter().filter(|s| matches!(s.change, Change::Apply(Planned::Refused { .. }))).count();
-    if refused > 0 {
-        return Err(ApplyError::Refused { count: refused });
+    let refused: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match &s.change {
+            Change::Apply(Planned::Refused { message }) => Some(format!("{}: {message}", s.object)),
+            _ => None,
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(ApplyError::Refused { objects: refused });
     }
     for step in steps {
         if let Change::Apply(Planned::Adopt { .. }) = step.change {
@@ -184,6 +227,7 @@ pub async fn run(
             (o.key.as_str(), d.collect())
         })
         .collect();
+    progress.counts().total = managed.len();
     let mut done: BTreeSet<Key> = BTreeSet::new();
     let mut started: BTreeSet<&str> = BTreeSet::new();
     let mut running = FuturesUnordered::new();
@@ -197,6 +241,7 @@ pub async fn run(
                 let ready = deps.get(o.key.as_str()).is_none_or(|d| d.iter().all(|k| done.contains(k)));
                 if ready && !started.contains(o.key.as_str()) {
                     started.insert(o.key.as_str());
+                    progress.counts().running += 1;
                     let driver = drivers.get(o.kind.as_str()).map(|d| d.as_ref());
                     running.push(async move {
                         let result = match driver {
@@ -236,4 +281,45 @@ pub async fn run(
         }
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run(live: bool) -> String {
+        let buffer = Buffer::default();
+        let p = Progress::new(live, Box::new(buffer.clone()));
+        p.counts().total = 3;
+        p.counts().running = 2;
+        p.event("Network/web", &Event::normal("Created", "Create", "created Network n-1"));
+        p.ready("Network/web", Duration::from_millis(1500));
+        p.finish();
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_terminal_gets_a_status_line_under_the_progress_lines_and_a_pipe_plain_lines() {
+        let plain = run(false);
+        assert!(plain.contains("] Network/web: created Network n-1\n"), "{plain:?}");
+        assert!(plain.contains("] Network/web: Ready (1.5 s)\n"), "{plain:?}");
+        assert!(!plain.contains('\x1b') && !plain.contains('\r'), "{plain:?}");
+        let live = run(true);
+        assert!(live.contains("0 of 3 Ready, 2 in progress, 1 waiting"), "{live:?}");
+        assert!(live.contains("1 of 3 Ready, 1 in progress, 1 waiting"), "{live:?}");
+        assert!(live.ends_with("\r\x1b[2K"), "the status line is cleared at the end: {live:?}");
+    }
 }

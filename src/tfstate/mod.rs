@@ -85,7 +85,7 @@ pub struct Converted {
 }
 
 /// A Kubernetes object name from a Terraform name and index (`web_1`, `0` → `web-1-0`).
-fn object_name(name: &str, index: Option<&Value>) -> String {
+pub fn object_name(name: &str, index: Option<&Value>) -> String {
     let mut text = name.to_string();
     match index {
         Some(Value::String(s)) => text = format!("{text}-{s}"),
