@@ -460,6 +460,19 @@ fn validate(source: &terrane::local::Source) -> Result<(), terrane::local::Local
     Ok(())
 }
 
+/// Success, a run that found something wrong (`Ok(false)`: exit 1, already
+/// shown), or an error printed as one line (exit 1).
+fn exit<E: std::fmt::Display>(result: Result<bool, E>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -470,82 +483,27 @@ fn main() -> ExitCode {
     };
     init_tracing(&cli.log_format, level);
     match cli.command {
-        Command::Crds { out } => match generate::write_crds(&out) {
-            Ok(names) => {
-                println!("wrote {} CRDs to {}", names.len(), out.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Rbac { out } => match generate::write_rbac(&out) {
-            Ok(()) => {
-                println!("wrote {}", out.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Validate { source } => match validate(&source.source()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Plan { source, from, to, run } => match plan(&source, from, to, &run) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Crds { out } => exit(generate::write_crds(&out).map(|names| {
+            println!("wrote {} CRDs to {}", names.len(), out.display());
+            true
+        })),
+        Command::Rbac { out } => exit(generate::write_rbac(&out).map(|()| {
+            println!("wrote {}", out.display());
+            true
+        })),
+        Command::Validate { source } => exit(validate(&source.source()).map(|()| true)),
+        Command::Plan { source, from, to, run } => exit(plan(&source, from, to, &run)),
         Command::Apply { source, run, timeout_seconds, concurrency } => {
-            match apply(&source, &run, timeout_seconds, concurrency) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit(apply(&source, &run, timeout_seconds, concurrency).map(|()| true))
         }
-        Command::State { command } => match state(command) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Diff { context, namespace, run } => match diff(context, &namespace, &run) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Export { cloud, project, out, provider_config, namespace, name_contains, clouds_yaml } => {
-            match export(ExportArgs { cloud, project, out, provider_config, namespace, name_contains, clouds_yaml }) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::State { command } => exit(state(command).map(|()| true)),
+        Command::Diff { context, namespace, run } => exit(diff(context, &namespace, &run)),
+        Command::Export { cloud, project, out, provider_config, namespace, name_contains, clouds_yaml } => exit(
+            export(ExportArgs { cloud, project, out, provider_config, namespace, name_contains, clouds_yaml })
+                .map(|()| true),
+        ),
         Command::ImportTfstate { file, out, provider_config, namespace } => {
-            match import_tfstate(&file, &out, provider_config, namespace) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit(import_tfstate(&file, &out, provider_config, namespace).map(|()| true))
         }
         Command::Controller {
             resync_seconds,

@@ -115,15 +115,22 @@ pub async fn load_provider(shared: &Shared, ns: &str, name: &str) -> Result<Load
             secret_ref.name, secret_ref.key
         )))
     })?;
+    let settings = settings_of(&pc, clouds_yaml);
+    Ok(LoadedProvider { config: pc, secret, settings })
+}
+
+/// The provider settings of ProviderConfig `pc` with its credentials' text
+/// (the controller's and the local driver's alike).
+pub fn settings_of(pc: &ProviderConfig, clouds_yaml: String) -> ProviderSettings {
+    let os = &pc.spec.openstack;
     let limit = os.rate_limit.clone().unwrap_or_default();
-    let settings = ProviderSettings {
+    ProviderSettings {
         clouds_yaml,
         cloud: os.cloud.clone(),
         region: os.region.clone(),
         requests_per_second: limit.requests_per_second,
         burst: limit.burst,
-    };
-    Ok(LoadedProvider { config: pc, secret, settings })
+    }
 }
 
 #[async_trait]

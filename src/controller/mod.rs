@@ -1,7 +1,7 @@
 //! `terrane controller`: the Kubernetes driver of the generic reconciler.
 
 mod cache;
-mod env;
+pub(crate) mod env;
 pub(crate) mod events;
 pub(crate) mod finalizers;
 mod http;

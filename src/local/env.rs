@@ -134,15 +134,7 @@ impl LocalEnv {
                     })?
                 }
             };
-            let limit = os.rate_limit.clone().unwrap_or_default();
-            let settings = ProviderSettings {
-                clouds_yaml,
-                cloud: os.cloud.clone(),
-                region: os.region.clone(),
-                requests_per_second: limit.requests_per_second,
-                burst: limit.burst,
-            };
-            providers.insert(name, settings);
+            providers.insert(name, crate::controller::env::settings_of(&pc, clouds_yaml));
         }
         let stored = state.data.objects.iter().filter_map(|(k, e)| Some((k.clone(), e.object.clone()?)));
         let declared_objects = objects.iter().filter(|o| o.managed).map(|o| (o.key.clone(), o.manifest.object.clone()));

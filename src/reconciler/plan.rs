@@ -133,15 +133,7 @@ impl<K: ExternalKind> Reconciler<K> {
             Some(d) => {
                 let diff = self.kind.diff(d, &remote);
                 if !diff.immutable.is_empty() {
-                    let detail = diff
-                        .immutable
-                        .iter()
-                        .map(|d| format!("{} is {} in the cloud but the spec asks for {}", d.field, d.cloud, d.desired))
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    return PlanStep::refused(format!(
-                        "{detail}; the cloud cannot change this in place (recreate the object to change it)"
-                    ));
+                    return PlanStep::refused(super::update::immutable_message(&diff.immutable));
                 }
                 diff.mutable
             }

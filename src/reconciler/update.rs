@@ -8,6 +8,17 @@ use super::env::{Environment, Event};
 use super::outcome::{Outcome, from_provider};
 use super::{Pass, Reconciler, Verdict};
 
+/// Why differences in fields the cloud cannot change stop the object (the
+/// condition message, and the plan's refusal).
+pub(super) fn immutable_message(fields: &[terrane_provider::FieldDiff]) -> String {
+    let detail = fields
+        .iter()
+        .map(|d| format!("{} is {} in the cloud but the spec asks for {}", d.field, d.cloud, d.desired))
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!("{detail}; the cloud cannot change this in place (recreate the object to change it)")
+}
+
 impl<K: ExternalKind> Reconciler<K> {
     /// Compares and, when a mutable field differs, updates. A difference in
     /// a field the cloud cannot change is a terminal `InvalidConfiguration`
@@ -27,15 +38,7 @@ impl<K: ExternalKind> Reconciler<K> {
     {
         let diff = self.kind.diff(desired, remote);
         if !diff.immutable.is_empty() {
-            let detail = diff
-                .immutable
-                .iter()
-                .map(|d| format!("{} is {} in the cloud but the spec asks for {}", d.field, d.cloud, d.desired))
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Outcome::stalled(Verdict::invalid(format!(
-                "{detail}; the cloud cannot change this in place (recreate the object to change it)"
-            )));
+            return Outcome::stalled(Verdict::invalid(immutable_message(&diff.immutable)));
         }
         if diff.mutable.is_empty() {
             return self.readiness(remote);
